@@ -1,0 +1,1 @@
+"""Code every Dreammaker service shares, kept once."""

@@ -1,0 +1,92 @@
+"""The one error hierarchy of the suite: every error a client can meet, with its stable code and status."""
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """Base of every error rendered to clients in the envelope."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
+    message = "Internal error"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class BadRequestError(ApiError):
+    code, status, message = "BAD_REQUEST", 400, "Bad request"
+
+
+class InvalidRangeError(BadRequestError):
+    code, message = "INVALID_RANGE", "The time range is empty or reversed"
+
+
+class ValidationFailedError(ApiError):
+    code, status, message = "VALIDATION_ERROR", 422, "Invalid request parameters"
+
+
+class NotFoundError(ApiError):
+    code, status, message = "NOT_FOUND", 404, "Not found"
+
+
+class InvalidSymbolError(NotFoundError):
+    code, message = "INVALID_SYMBOL", "Symbol is not supported"
+
+
+class MethodNotAllowedError(ApiError):
+    code, status, message = "METHOD_NOT_ALLOWED", 405, "Method not allowed"
+
+
+class RateLimitedError(ApiError):
+    code, status, message = "RATE_LIMITED", 429, "Too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: float, details: dict[str, Any] | None = None):
+        super().__init__(message, details={"retry_after": retry_after, **(details or {})},
+                         headers={"Retry-After": str(max(1, round(retry_after)))})
+        self.retry_after = retry_after
+
+
+class UpstreamError(ApiError):
+    """An upstream answered badly (5xx, malformed body, refused our request)."""
+
+    code, status, message = "UPSTREAM_ERROR", 502, "Upstream answered with an error"
+
+
+class UpstreamRateLimitedError(UpstreamError):
+    code, message = "UPSTREAM_RATE_LIMITED", "Upstream rate limit reached"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None,
+                 details: dict[str, Any] | None = None):
+        super().__init__(message, details={"retry_after": retry_after, **(details or {})})
+        self.retry_after = retry_after
+
+
+class UpstreamBadResponseError(UpstreamError):
+    code, message = "UPSTREAM_BAD_RESPONSE", "Upstream sent a response that could not be read"
+
+
+class UpstreamUnavailableError(UpstreamError):
+    code, status, message = "UPSTREAM_UNAVAILABLE", 503, "No upstream source could answer"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    code, status, message = "UPSTREAM_TIMEOUT", 504, "Upstream did not answer in time"
+
+
+class SourceUnsupportedError(ApiError):
+    """A source cannot serve this request at all (no key, unsupported timeframe); the chain moves on."""
+
+    code, status, message = "SOURCE_UNSUPPORTED", 501, "Source does not support this request"
+
+
+class ServiceUnavailableError(ApiError):
+    code, status, message = "SERVICE_UNAVAILABLE", 503, "Service is unavailable"
+
+
+class GatewayTimeoutError(ApiError):
+    code, status, message = "GATEWAY_TIMEOUT", 504, "Service did not answer in time"
