@@ -1,0 +1,35 @@
+"""market-svc settings (env prefix MARKET_)."""
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from dm_shared.settings import CommonSettings
+
+
+class MarketSettings(CommonSettings):
+    """Where market-svc finds its upstreams, and how patiently it calls them."""
+
+    model_config = SettingsConfigDict(env_prefix="MARKET_", env_file=".env", extra="ignore")
+
+    coingecko_url: str = "https://api.coingecko.com/api/v3"
+    coingecko_api_key: SecretStr | None = None
+    # Unset: each exchange's own hosts. Set: EVERY REST host of that exchange is replaced by this base
+    # (a mirror, a proxy, the sandbox), because ccxt spreads one exchange over several hosts.
+    binance_url: str | None = None
+    kucoin_url: str | None = None
+    okx_url: str | None = None
+    cmc_url: str = "https://pro-api.coinmarketcap.com"
+    cmc_api_key: SecretStr | None = None
+    upstream_timeout: float = 5.0
+    # Consecutive outages of one upstream before calls to it pause, and for how long.
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 10.0
+    markets_refresh_seconds: float = 3600.0
+
+
+@lru_cache
+def get_settings() -> MarketSettings:
+    """The process's settings, read once from the environment."""
+    return MarketSettings()
