@@ -1,0 +1,1 @@
+"""The gateway: routes /api/* to the owning service; holds no business logic."""

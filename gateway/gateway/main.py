@@ -1,0 +1,80 @@
+"""The gateway: app factory and lifespan."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from motor.motor_asyncio import AsyncIOMotorClient
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+
+from dm_shared.app import create_service_app, with_common_middleware
+from dm_shared.bus import Bus
+from dm_shared.cache import Cache
+from dm_shared.envelope import JsonResponse, now_ms
+from dm_shared.health import http_status
+from dm_shared.logs import configure_logging
+
+from gateway import health
+from gateway.openapi import OpenApiMerger
+from gateway.proxy import ApiProxy
+from gateway.services import ServiceClient
+from gateway.settings import get_settings
+
+
+class _Parts:
+    """What the lifespan opens, reachable from both the FastAPI routes and the proxy."""
+
+    services: ServiceClient
+    cache: Cache
+    bus: Bus
+    mongo: AsyncIOMotorClient
+    openapi: OpenApiMerger
+
+
+def create_app() -> ASGIApp:
+    """The gateway ASGI app: CORS, request ids, metrics, the /api fast path, then FastAPI for the rest."""
+    settings = get_settings()
+    parts = _Parts()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        configure_logging("gateway", settings.log_level)
+        parts.services = ServiceClient(settings.service_urls(), timeout=settings.service_timeout)
+        parts.cache = Cache(settings.redis_url, stale_seconds=settings.cache_stale_seconds)
+        parts.bus = Bus(settings.nats_url, name="gateway")
+        await parts.bus.start()
+        parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+        parts.openapi = OpenApiMerger(parts.services)
+        proxy.services, proxy.cache = parts.services, parts.cache
+        try:
+            yield
+        finally:
+            await parts.bus.close()
+            parts.mongo.close()
+            await parts.cache.close()
+            await parts.services.close()
+
+    app = create_service_app(title="Dreammaker Crypto API", version="0.1.0", lifespan=lifespan, middleware=False,
+                             description="One place for crypto market data, news, AI analysis, on-chain "
+                                         "activity and live streams.",
+                             openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/health", summary="Status of every service and dependency")
+    async def get_health() -> JsonResponse:
+        body = await health.report(services=parts.services, cache=parts.cache, bus=parts.bus, mongo=parts.mongo)
+        return JsonResponse({"success": body["status"] != "down", "timestamp": now_ms(), **body},
+                            status_code=http_status(body["status"]))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def get_openapi() -> JsonResponse:
+        return JsonResponse(await parts.openapi.document(app.openapi()))
+
+    @app.get("/docs", include_in_schema=False)
+    async def get_docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Dreammaker Crypto API")
+
+    proxy = ApiProxy(app, ttl=settings.ttl)
+    return CORSMiddleware(with_common_middleware(proxy), allow_origins=settings.cors_origins,
+                          allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
+                          expose_headers=["x-request-id", "x-cache", "age", "retry-after"])

@@ -1,0 +1,57 @@
+"""One OpenAPI document for the whole public surface, merged from the services' own documents."""
+
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from gateway.routes import ROUTES
+from gateway.services import ServiceClient
+
+log = logging.getLogger("gateway.openapi")
+_REF = "#/components/schemas/"
+
+
+def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The gateway's document plus every routed path of each service, under its public path.
+
+    Schema names are prefixed with the service name so two services' `Candle` never collide.
+    """
+    merged = {**gateway_doc, "paths": dict(gateway_doc.get("paths", {}))}
+    schemas = dict(merged.setdefault("components", {}).get("schemas", {}))
+    for service, doc in service_docs.items():
+        prefix = f"{service}_"
+        text = orjson.dumps(doc).decode().replace(f'"{_REF}', f'"{_REF}{prefix}')
+        doc = orjson.loads(text)
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            schemas[prefix + name] = schema
+        for route in ROUTES:
+            if route.service == service and route.target in doc.get("paths", {}):
+                merged["paths"][route.path] = doc["paths"][route.target]
+    merged["components"]["schemas"] = schemas
+    return merged
+
+
+class OpenApiMerger:
+    """Fetches service documents when asked, keeping them a minute; a down service drops out, logged."""
+
+    def __init__(self, services: ServiceClient, ttl: float = 60.0):
+        self.services = services
+        self.ttl = ttl
+        self._docs: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def document(self, gateway_doc: dict[str, Any]) -> dict[str, Any]:
+        docs = {}
+        for name in self.services.urls:
+            fetched_at, doc = self._docs.get(name, (0.0, None))
+            if doc is None or time.monotonic() - fetched_at > self.ttl:
+                try:
+                    response = await self.services.get(name, "/openapi.json")
+                    doc = orjson.loads(response.content)
+                    self._docs[name] = (time.monotonic(), doc)
+                except Exception as exc:  # the docs page must render even while a service is down
+                    log.warning("no OpenAPI document from %s: %s", name, exc)
+            if doc is not None:
+                docs[name] = doc
+        return merge(gateway_doc, docs)

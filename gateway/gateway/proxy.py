@@ -1,0 +1,97 @@
+"""The /api/* fast path: a pure ASGI handler that serves the route table through the cache."""
+
+from collections.abc import Callable
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dm_shared.cache import Cache, Lookup
+from dm_shared.envelope import error_body, now_ms
+from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
+
+from gateway.relabel import relabel
+from gateway.routes import BY_PATH, Route
+from gateway.services import ServiceClient, ServiceResponse
+
+_JSON = (b"content-type", b"application/json")
+_STALE_STATUSES = {502, 503, 504}
+_PASSED_HEADERS = ("retry-after",)
+
+
+def _serve_stale(exc: Exception) -> bool:
+    # A stale value may stand in when the service or all its upstreams failed, never for a client error.
+    if isinstance(exc, ServiceResponse):
+        return exc.status in _STALE_STATUSES
+    return isinstance(exc, (ServiceUnavailableError, GatewayTimeoutError))
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(exc: ApiError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    return exc.status, orjson.dumps(error_body(exc.code, exc.message, exc.details)), headers
+
+
+def _passthrough(answer: ServiceResponse) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    if not answer.body.startswith(b'{"success":false'):
+        # Not an envelope (a crashed worker's page): never show it to clients.
+        return _error(ApiError(details={"service_status": answer.status}))
+    headers = [(k.encode(), answer.headers[k].encode()) for k in _PASSED_HEADERS if k in answer.headers]
+    return answer.status, answer.body, headers
+
+
+class ApiProxy:
+    """Serves routed paths itself and hands every other request to `app`."""
+
+    def __init__(self, app: ASGIApp, *, ttl: Callable[[str], float]):
+        self.app = app
+        self.ttl = ttl
+        self.services: ServiceClient | None = None  # set by the lifespan
+        self.cache: Cache | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = BY_PATH.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        scope["dm.route"] = route.path
+        if scope["method"] != "GET":
+            await _respond(send, *_error(MethodNotAllowedError(details={"allowed": ["GET"]})))
+            return
+        status, body, headers = await self._serve(route, scope)
+        await _respond(send, status, body, headers)
+
+    async def _serve(self, route: Route, scope: Scope) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        query = route.canonical_query(scope["query_string"])
+        request_id = scope.get("dm.request_id")
+
+        async def fetch() -> bytes:
+            response = await self.services.get(route.service, route.target, query, request_id=request_id)
+            if response.status_code != 200:
+                raise ServiceResponse(response.status_code, response.content, dict(response.headers))
+            return response.content
+
+        try:
+            if route.cache is None:
+                return 200, await fetch(), []
+            lookup = await self.cache.get_or_fetch(f"{route.path}?{query}", self.ttl(route.cache), fetch, _serve_stale)
+        except ServiceResponse as answer:
+            return _passthrough(answer)
+        except ApiError as exc:
+            return _error(exc)
+        return 200, *self._render(lookup)
+
+    @staticmethod
+    def _render(lookup: Lookup) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        entry = lookup.entry
+        if not lookup.hit:
+            return entry.body, [(b"x-cache", b"MISS"), (b"age", b"0")]
+        now = now_ms()
+        reason = getattr(lookup.error, "code", None)
+        body = relabel(entry, now=now, stale=lookup.stale, reason=reason)
+        state = b"STALE" if lookup.stale else b"HIT"
+        return body, [(b"x-cache", state), (b"age", str(entry.age_ms(now) // 1000).encode())]

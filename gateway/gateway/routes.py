@@ -1,0 +1,28 @@
+"""The route table: which service owns each public path, and how long its answers stay fresh."""
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+
+@dataclass(frozen=True)
+class Route:
+    """One public endpoint: served by `service` at `target`; `cache` is its spec 002 data kind."""
+
+    path: str
+    service: str
+    target: str
+    cache: str | None
+    params: tuple[str, ...]
+
+    def canonical_query(self, raw: bytes) -> str:
+        """The declared parameters, last value wins, sorted: both the forwarded query and the cache key."""
+        values = {k: v for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if k in self.params}
+        return urlencode(sorted(values.items()))
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/api/market", "market", "/v1/market", "market", ("limit", "sort", "currency", "category")),
+    Route("/api/ohlcv", "market", "/v1/ohlcv", "ohlcv", ("symbol", "timeframe", "limit", "since", "until")),
+)
+
+BY_PATH: dict[str, Route] = {route.path: route for route in ROUTES}
