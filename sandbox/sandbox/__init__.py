@@ -1,0 +1,1 @@
+"""Local stand-in for the upstream crypto APIs, serving recorded payloads and time-shifted history."""

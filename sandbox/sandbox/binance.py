@@ -1,0 +1,196 @@
+"""Binance spot REST (api.binance.com): recorded payloads and time-shifted klines."""
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from sandbox.fixtures import load_json
+from sandbox.history import INTERVALS, Candle, History
+from sandbox.responses import json_response
+
+KLINE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
+# The ccxt fixture stores these wire integers as strings (see data/README.md); Binance sends numbers.
+TICKER_INT_FIELDS = ("openTime", "closeTime", "firstId", "lastId", "count")
+
+
+class BinanceError(Exception):
+    """An error answered in Binance's {"code", "msg"} shape."""
+
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+
+def _invalid_symbol() -> BinanceError:
+    return BinanceError(-1121, "Invalid symbol.")
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+    return value
+
+
+def _int(request: Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+
+
+def _limit(request: Request, default: int, maximum: int) -> int:
+    # Binance caps oversize limits at the endpoint's maximum.
+    return max(1, min(_int(request, "limit", default), maximum))
+
+
+def _symbols_param(request: Request) -> list[str] | None:
+    raw = request.query_params.get("symbols")
+    if raw is None:
+        return None
+    try:
+        symbols = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
+    return symbols
+
+
+def to_kline(candle: Candle, length: int) -> list[Any]:
+    """A 12-field Binance kline row; fields the source does not have are "0" / 0 (never invented)."""
+    return [
+        candle.t, candle.o, candle.h, candle.l, candle.c, candle.v, candle.t + length - 1,
+        candle.quote_volume or "0", candle.trades or 0, candle.taker_base or "0", candle.taker_quote or "0", "0",
+    ]
+
+
+def _ticker_24hr() -> dict[str, Any]:
+    ticker = dict(load_json("binance/ticker_24hr_BTCUSDT.json"))
+    for field in TICKER_INT_FIELDS:
+        ticker[field] = int(ticker[field])
+    return ticker
+
+
+def _one_or_many(request: Request, records: dict[str, Any]) -> Any:
+    """Binance's ticker convention: `symbol` -> one object, `symbols` -> list, neither -> every symbol.
+
+    Only BTCUSDT tickers were recorded, so ETHUSDT answers "Invalid symbol." here (see data/README.md).
+    """
+    symbol = request.query_params.get("symbol")
+    if symbol is not None:
+        if symbol not in records:
+            raise _invalid_symbol()
+        return records[symbol]
+    wanted = _symbols_param(request)
+    if wanted is None:
+        return list(records.values())
+    if any(s not in records for s in wanted):
+        raise _invalid_symbol()
+    return [records[s] for s in wanted]
+
+
+def create_app(history: History) -> FastAPI:
+    """The Binance spot REST app."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    known = set(history.symbols)
+    recorded_symbol = "BTCUSDT"
+
+    @app.exception_handler(BinanceError)
+    async def binance_error(_: Request, exc: BinanceError) -> Response:
+        return json_response({"code": exc.code, "msg": exc.msg}, status_code=exc.status)
+
+    def recorded(request: Request) -> str:
+        symbol = _required(request, "symbol")
+        # Order books and trades were recorded for BTCUSDT only.
+        if symbol != recorded_symbol:
+            raise _invalid_symbol()
+        return symbol
+
+    @app.get("/api/v3/ping")
+    async def ping() -> Response:
+        return json_response({})
+
+    @app.get("/api/v3/time")
+    async def server_time() -> Response:
+        return json_response({"serverTime": history.now_ms()})
+
+    @app.get("/api/v3/exchangeInfo")
+    async def exchange_info(request: Request) -> Response:
+        info = load_json("binance/exchangeInfo_subset_BTCUSDT_ETHUSDT.json")
+        by_symbol = {s["symbol"]: s for s in info["symbols"]}
+        symbol = request.query_params.get("symbol")
+        wanted = [symbol] if symbol is not None else _symbols_param(request)
+        if wanted is None:
+            return json_response(info)
+        if any(s not in by_symbol for s in wanted):
+            raise _invalid_symbol()
+        return json_response({**info, "symbols": [by_symbol[s] for s in wanted]})
+
+    @app.get("/api/v3/klines")
+    async def klines(request: Request) -> Response:
+        symbol = _required(request, "symbol")
+        if symbol not in known:
+            raise _invalid_symbol()
+        interval = _required(request, "interval")
+        if interval not in KLINE_INTERVALS:
+            raise BinanceError(-1120, "Invalid interval.")
+        limit = _limit(request, 500, 1000)
+        start, end = _int(request, "startTime"), _int(request, "endTime")
+        series = history.series(symbol, interval)
+        if start is not None:
+            rows = series.select(start, end, limit)
+        else:
+            rows = series.select(None, end, limit, from_end=True)
+        length = INTERVALS[interval][0]
+        return json_response([to_kline(c, length) for c in rows])
+
+    @app.get("/api/v3/ticker/24hr")
+    async def ticker_24hr(request: Request) -> Response:
+        return json_response(_one_or_many(request, {recorded_symbol: _ticker_24hr()}))
+
+    @app.get("/api/v3/ticker/price")
+    async def ticker_price(request: Request) -> Response:
+        record = load_json("binance/ticker_price_BTCUSDT.json")
+        return json_response(_one_or_many(request, {recorded_symbol: record}))
+
+    @app.get("/api/v3/ticker/bookTicker")
+    async def book_ticker(request: Request) -> Response:
+        record = load_json("binance/ticker_bookTicker_BTCUSDT.json")
+        return json_response(_one_or_many(request, {recorded_symbol: record}))
+
+    @app.get("/api/v3/depth")
+    async def depth(request: Request) -> Response:
+        recorded(request)
+        limit = _limit(request, 100, 5000)
+        book = load_json("binance/depth_BTCUSDT_limit10.json")
+        return json_response({"lastUpdateId": book["lastUpdateId"], "bids": book["bids"][:limit],
+                              "asks": book["asks"][:limit]})
+
+    @app.get("/api/v3/trades")
+    async def trades(request: Request) -> Response:
+        recorded(request)
+        limit = _limit(request, 500, 1000)
+        return json_response(load_json("binance/trades_BTCUSDT.json")[-limit:])
+
+    @app.get("/api/v3/aggTrades")
+    async def agg_trades(request: Request) -> Response:
+        recorded(request)
+        limit = _limit(request, 500, 1000)
+        from_id, start, end = _int(request, "fromId"), _int(request, "startTime"), _int(request, "endTime")
+        rows = [
+            r for r in load_json("binance/aggTrades_BTCUSDT.json")
+            if (from_id is None or r["a"] >= from_id)
+            and (start is None or r["T"] >= start)
+            and (end is None or r["T"] <= end)
+        ]
+        return json_response(rows[:limit] if (from_id is not None or start is not None) else rows[-limit:])
+
+    return app

@@ -1,0 +1,70 @@
+"""Control API on the control port: health, faults and request counts."""
+
+from typing import TYPE_CHECKING, Literal
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from sandbox.responses import json_response
+
+if TYPE_CHECKING:
+    from sandbox.runtime import Sandbox
+
+
+class FaultIn(BaseModel):
+    """A fault to inject (see the contract in the sandbox README)."""
+
+    upstream: str
+    mode: Literal["status", "rate_limit", "delay", "malformed", "refuse"]
+    path: str | None = None
+    status: int = Field(500, ge=100, le=599)
+    retry_after: int = Field(1, ge=0)
+    delay: float = Field(0.0, ge=0)
+    times: int | None = Field(None, ge=1)
+
+
+def create_app(sandbox: "Sandbox") -> FastAPI:
+    """The control app for one sandbox."""
+    app = FastAPI(title="sandbox control", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/_sandbox/health")
+    async def health() -> Response:
+        listening = {name: lst.listening for name, lst in sandbox.upstreams.items()}
+        return json_response({"ok": True, "ports": sandbox.ports(), "listening": listening})
+
+    @app.get("/_sandbox/faults")
+    async def list_faults() -> Response:
+        return json_response([f.to_dict() for f in sandbox.faults.list()])
+
+    @app.post("/_sandbox/faults", status_code=201)
+    async def add_fault(fault: FaultIn) -> Response:
+        if fault.upstream not in sandbox.upstreams:
+            raise HTTPException(400, f"unknown upstream {fault.upstream!r}; served: {sorted(sandbox.upstreams)}")
+        added = sandbox.faults.add(**fault.model_dump())
+        await sandbox.sync_listeners()
+        return json_response({"id": added.id}, status_code=201)
+
+    @app.delete("/_sandbox/faults")
+    async def clear_faults() -> Response:
+        cleared = sandbox.faults.clear()
+        await sandbox.sync_listeners()
+        return json_response({"cleared": len(cleared)})
+
+    @app.delete("/_sandbox/faults/{fault_id}")
+    async def delete_fault(fault_id: str) -> Response:
+        if sandbox.faults.remove(fault_id) is None:
+            raise HTTPException(404, f"no fault {fault_id!r}")
+        await sandbox.sync_listeners()
+        return json_response({"cleared": 1})
+
+    @app.get("/_sandbox/requests")
+    async def requests(upstream: str | None = None, path: str | None = None) -> Response:
+        return json_response(sandbox.counter.snapshot(upstream, path))
+
+    @app.delete("/_sandbox/requests")
+    async def reset_requests() -> Response:
+        sandbox.counter.reset()
+        return json_response({"total": 0, "by_upstream": {}})
+
+    return app
