@@ -1,16 +1,17 @@
 """The gateway: app factory and lifespan."""
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from motor.motor_asyncio import AsyncIOMotorClient
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from dm_shared.app import create_service_app, with_common_middleware
+from dm_shared.app import create_service_app
 from dm_shared.bus import Bus
 from dm_shared.cache import Cache
+from dm_shared.edge import Edge
 from dm_shared.envelope import JsonResponse, now_ms
 from dm_shared.health import http_status
 from dm_shared.logs import configure_logging
@@ -33,7 +34,7 @@ class _Parts:
 
 
 def create_app() -> ASGIApp:
-    """The gateway ASGI app: CORS, request ids, metrics, the /api fast path, then FastAPI for the rest."""
+    """The gateway ASGI app: the /api fast path, then FastAPI (behind the edge middleware) for the rest."""
     settings = get_settings()
     parts = _Parts()
 
@@ -47,6 +48,8 @@ def create_app() -> ASGIApp:
         parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
         parts.openapi = OpenApiMerger(parts.services)
         proxy.services, proxy.cache = parts.services, parts.cache
+        # Everything allocated so far lives as long as the process: keep it out of every GC pass.
+        gc.freeze()
         try:
             yield
         finally:
@@ -74,7 +77,5 @@ def create_app() -> ASGIApp:
     async def get_docs():
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Dreammaker Crypto API")
 
-    proxy = ApiProxy(app, ttl=settings.ttl)
-    return CORSMiddleware(with_common_middleware(proxy), allow_origins=settings.cors_origins,
-                          allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
-                          expose_headers=["x-request-id", "x-cache", "age", "retry-after"])
+    proxy = ApiProxy(app, ttl=settings.ttl, edge=Edge(cors_origins=settings.cors_origins))
+    return proxy

@@ -1,13 +1,16 @@
 """The /api/* fast path: a pure ASGI handler that serves the route table through the cache."""
 
+import time
 from collections.abc import Callable
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dm_shared.cache import Cache, Lookup
+from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body, now_ms
 from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
+from dm_shared.logs import request_id
 
 from gateway.relabel import relabel
 from gateway.routes import BY_PATH, Route
@@ -16,6 +19,8 @@ from gateway.services import ServiceClient, ServiceResponse
 _JSON = (b"content-type", b"application/json")
 _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
+_HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
+_AGE_ZERO = (b"age", b"0")
 
 
 def _serve_stale(exc: Exception) -> bool:
@@ -45,10 +50,12 @@ def _passthrough(answer: ServiceResponse) -> tuple[int, bytes, list[tuple[bytes,
 
 
 class ApiProxy:
-    """Serves routed paths itself and hands every other request to `app`."""
+    """Serves routed paths itself, with the edge work inline, and hands every other request to `app`
+    wrapped in the edge middleware."""
 
-    def __init__(self, app: ASGIApp, *, ttl: Callable[[str], float]):
-        self.app = app
+    def __init__(self, app: ASGIApp, *, ttl: Callable[[str], float], edge: Edge):
+        self.app = EdgeMiddleware(app, edge)
+        self.edge = edge
         self.ttl = ttl
         self.services: ServiceClient | None = None  # set by the lifespan
         self.cache: Cache | None = None
@@ -58,23 +65,37 @@ class ApiProxy:
         if route is None:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         scope["dm.route"] = route.path
-        if scope["method"] != "GET":
-            await _respond(send, *_error(MethodNotAllowedError(details={"allowed": ["GET"]})))
-            return
-        status, body, headers = await self._serve(route, scope)
-        await _respond(send, status, body, headers)
+        edge_headers, preflight = self.edge.begin(scope)
+        status = 500
+        try:
+            if preflight:
+                status = await self.edge.preflight(scope, send, edge_headers)
+            elif scope["method"] != "GET":
+                status, body, headers = _error(MethodNotAllowedError(details={"allowed": ["GET"]}))
+                await _respond(send, status, body, [*headers, *edge_headers])
+            else:
+                status, body, headers = await self._serve(route, scope)
+                await _respond(send, status, body, [*headers, *edge_headers])
+        finally:
+            self.edge.record(scope, status, started)
 
     async def _serve(self, route: Route, scope: Scope) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         query = route.canonical_query(scope["query_string"])
-        request_id = scope.get("dm.request_id")
+        request_id_ = scope["dm.request_id"]
 
         async def fetch() -> bytes:
-            response = await self.services.get(route.service, route.target, query, request_id=request_id)
+            response = await self.services.get(route.service, route.target, query, request_id=request_id_)
             if response.status_code != 200:
                 raise ServiceResponse(response.status_code, response.content, dict(response.headers))
             return response.content
 
+        if route.cache is not None:
+            hot = self.cache.peek(f"{route.path}?{query}")
+            if hot is not None:
+                return 200, *self._render(Lookup(hot, hit=True))
+        token = request_id.set(request_id_)  # logs from here on carry the request id
         try:
             if route.cache is None:
                 return 200, await fetch(), []
@@ -83,15 +104,16 @@ class ApiProxy:
             return _passthrough(answer)
         except ApiError as exc:
             return _error(exc)
+        finally:
+            request_id.reset(token)
         return 200, *self._render(lookup)
 
     @staticmethod
     def _render(lookup: Lookup) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         entry = lookup.entry
         if not lookup.hit:
-            return entry.body, [(b"x-cache", b"MISS"), (b"age", b"0")]
+            return entry.body, [_MISS, _AGE_ZERO]
         now = now_ms()
         reason = getattr(lookup.error, "code", None)
         body = relabel(entry, now=now, stale=lookup.stale, reason=reason)
-        state = b"STALE" if lookup.stale else b"HIT"
-        return body, [(b"x-cache", state), (b"age", str(entry.age_ms(now) // 1000).encode())]
+        return body, [_STALE if lookup.stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]

@@ -1,6 +1,7 @@
 """The route table: which service owns each public path, and how long its answers stay fresh."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
 
@@ -16,8 +17,13 @@ class Route:
 
     def canonical_query(self, raw: bytes) -> str:
         """The declared parameters, last value wins, sorted: both the forwarded query and the cache key."""
-        values = {k: v for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if k in self.params}
-        return urlencode(sorted(values.items()))
+        return _canonical(self.params, raw)
+
+
+@lru_cache(maxsize=4096)
+def _canonical(params: tuple[str, ...], raw: bytes) -> str:
+    values = {k: v for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if k in params}
+    return urlencode(sorted(values.items()))
 
 
 ROUTES: tuple[Route, ...] = (

@@ -115,7 +115,9 @@ class MarketService:
             if days > COINGECKO_OHLC_MAX_DAYS:
                 raise SourceUnsupportedError("coingecko serves 4h candles for the last 30 days only")
             rows = await self.coingecko.fetch_ohlc(coin_id=COINGECKO_IDS[base], currency="usd", days=days)
-            return ohlcv.select([ohlcv.to_candle(r) for r in rows], since=since, until=until, limit=limit)
+            # CoinGecko stamps a candle with its close time; the suite stamps candles with their open time.
+            opened = [[r[0] - TIMEFRAMES["4h"], *r[1:]] for r in rows]
+            return ohlcv.select([ohlcv.to_candle(r) for r in opened], since=since, until=until, limit=limit)
 
         candles, provenance = await first_success(
             [from_exchange(e) for e in self.exchanges] + [Source("coingecko", from_coingecko)])

@@ -4,11 +4,10 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from dm_shared.envelope import JsonResponse, install_error_handlers
-from dm_shared.metrics import MetricsMiddleware, metrics_response
-from dm_shared.requestid import RequestIdMiddleware
+from dm_shared.edge import EdgeMiddleware
+from dm_shared.metrics import metrics_response
 
 
 def create_service_app(*, title: str, version: str, description: str,
@@ -16,15 +15,14 @@ def create_service_app(*, title: str, version: str, description: str,
                        middleware: bool = True, **fastapi_options) -> FastAPI:
     """A FastAPI app with the suite's cross-cutting behaviour installed.
 
-    `middleware=False` leaves request ids and metrics to the caller, who wraps the app with
-    `with_common_middleware` (the gateway does, so its fast path is measured too).
+    `middleware=False` leaves the edge middleware to the caller, who wraps the app with
+    `EdgeMiddleware` outside its own layers (the gateway does, around its /api fast path).
     """
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan,
                   default_response_class=JsonResponse, **fastapi_options)
     install_error_handlers(app)
     if middleware:
-        app.add_middleware(MetricsMiddleware)
-        app.add_middleware(RequestIdMiddleware)
+        app.add_middleware(EdgeMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -38,7 +36,3 @@ def create_service_app(*, title: str, version: str, description: str,
 
     return app
 
-
-def with_common_middleware(app: ASGIApp) -> ASGIApp:
-    """`app` wrapped with metrics (inner) and request ids (outer)."""
-    return RequestIdMiddleware(MetricsMiddleware(app))

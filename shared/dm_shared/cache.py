@@ -26,6 +26,7 @@ from dm_shared.envelope import now_ms
 from dm_shared.metrics import CACHE_EVENTS
 
 log = logging.getLogger("dm.cache")
+_HIT, _MISS, _STALE, _REDIS_ERROR = (CACHE_EVENTS.labels(r) for r in ("hit", "miss", "stale", "redis_error"))
 
 # Seconds a value counts as fresh, per data kind (spec 002, Caching).
 TTL: dict[str, float] = {
@@ -108,7 +109,7 @@ class Cache:
             if self._redis_usable():
                 log.warning("redis unavailable, serving uncached for %.1fs: %s", self._cooldown, exc)
             self._redis_down_until = time.monotonic() + self._cooldown
-            CACHE_EVENTS.labels("redis_error").inc()
+            _REDIS_ERROR.inc()
             return None
 
     # ---- entries ------------------------------------------------------------------------------
@@ -121,6 +122,14 @@ class Cache:
         self._l1.move_to_end(key)
         while len(self._l1) > self._l1_size:
             self._l1.popitem(last=False)
+
+    def peek(self, key: str) -> Entry | None:
+        """A fresh entry from the in-process tier, without touching Redis (the hot path); counted as a hit."""
+        local = self._l1.get(key)
+        if local is not None and local.fresh():
+            _HIT.inc()
+            return local
+        return None
 
     async def get(self, key: str) -> Entry | None:
         """The newest entry for `key` (fresh or within the stale window), or None."""
@@ -155,16 +164,16 @@ class Cache:
         """
         cached = await self.get(key)
         if cached is not None and cached.fresh():
-            CACHE_EVENTS.labels("hit").inc()
+            _HIT.inc()
             return Lookup(cached, hit=True)
         try:
             entry, fetched = await self._fetch_once(key, ttl, fetch)
         except Exception as exc:
             if cached is not None and serve_stale(exc):
-                CACHE_EVENTS.labels("stale").inc()
+                _STALE.inc()
                 return Lookup(cached, hit=True, stale=True, error=exc)
             raise
-        CACHE_EVENTS.labels("miss" if fetched else "hit").inc()
+        (_MISS if fetched else _HIT).inc()
         return Lookup(entry, hit=not fetched)
 
     async def _fetch_once(self, key: str, ttl: float, fetch: Callable[[], Awaitable[bytes]]) -> tuple[Entry, bool]:

@@ -18,11 +18,10 @@ from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 
 log = logging.getLogger("market.exchange")
 
-# Options per venue: binance would otherwise also load its futures markets from two more hosts.
+# Spot markets only: by default ccxt also loads futures markets from each venue's futures hosts.
 VENUE_OPTIONS: dict[str, dict[str, Any]] = {
     "binance": {"fetchMarkets": {"types": ["spot"]}},
-    "kucoin": {},
-    "okx": {"fetchMarkets": ["spot"]},
+    "kucoin": {"fetchMarkets": {"types": ["spot"]}},
 }
 
 
