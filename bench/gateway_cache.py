@@ -1,0 +1,96 @@
+"""Cached GET /api/market through the gateway against a bare uvicorn endpoint returning the same bytes.
+
+Starts the offline suite (Redis, NATS, mongo-wire, sandbox, market-svc, gateway) on free ports and a bare
+uvicorn app (one process each, same uvicorn flags). The server under test is pinned to core 0 and wrk to
+core 1; bare and gateway runs alternate for --rounds rounds and the medians are reported: requests/s,
+p50 and p99. The target is gateway >= 0.7x bare.
+
+    .venv/bin/python bench/gateway_cache.py [--seconds 10] [--rounds 3] [--connections 50] [--limit 100]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from devstack import Stack
+from devstack.ports import allocate
+
+COMPONENTS = ["redis", "nats", "mongo", "sandbox", "market", "gateway"]
+
+
+def pin(pid: int, core: int) -> None:
+    """Pin every thread of `pid` to one core."""
+    subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, capture_output=True)
+
+
+def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
+    """requests/s and latency percentiles (ms) from one wrk run on core 1."""
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                         check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    percentiles = {}
+    for label, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        percentiles[label] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": percentiles["50"], "p99_ms": percentiles["99"],
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--limit", type=int, default=100, help="items in the /api/market answer")
+    args = parser.parse_args()
+    path = f"/api/market?limit={args.limit}"
+    with tempfile.TemporaryDirectory() as run_dir, Stack(run_dir, offline=True, components=COMPONENTS) as stack:
+        gateway_url = stack.url("gateway") + path
+        body = httpx.get(gateway_url, timeout=30).content  # fills the cache
+        body_file = Path(run_dir) / "body.json"
+        body_file.write_bytes(httpx.get(gateway_url).content)
+        port = allocate({"bare": 1})["bare"]
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--no-access-log",
+             "--log-level", "warning"],
+            cwd=Path(__file__).resolve().parents[1], env={**os.environ, "BENCH_BODY_FILE": str(body_file)})
+        try:
+            bare_url = f"http://127.0.0.1:{port}{path}"
+            for _ in range(100):
+                try:
+                    httpx.get(bare_url)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            pin(bare.pid, 0)
+            pin(stack.pid("gateway"), 0)
+            wrk(bare_url, 2, args.connections), wrk(gateway_url, 2, args.connections)  # warm-up
+            runs = {"bare": [], "gateway": []}
+            for _ in range(args.rounds):
+                runs["bare"].append(wrk(bare_url, args.seconds, args.connections))
+                runs["gateway"].append(wrk(gateway_url, args.seconds, args.connections))
+            results = {name: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for name, rs in runs.items()}
+        finally:
+            bare.terminate()
+            bare.wait()
+    ratio = results["gateway"]["rps"] / results["bare"]["rps"]
+    print(f"cached GET {path}: {len(body)} bytes, wrk -t1 -c{args.connections} -d{args.seconds}s, "
+          f"median of {args.rounds} alternating rounds")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    for name, r in results.items():
+        print(f"{name:10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['non_2xx']:>10}")
+    print(f"gateway / bare = {ratio:.2f} (target >= 0.70)")
+    print(json.dumps({"path": path, "bytes": len(body), **results, "ratio": round(ratio, 3)}))
+
+
+if __name__ == "__main__":
+    main()
