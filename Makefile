@@ -1,0 +1,31 @@
+# The suite's commands. Everything installs into .venv; nothing is needed beyond python3 and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt constraints.txt shared/pyproject.toml gateway/pyproject.toml \
+          market-svc/pyproject.toml sandbox/pyproject.toml devstack/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+run: install          ## the suite on real upstreams, at http://localhost:8080
+	$(PY) -m devstack run
+
+demo: install         ## the suite with every upstream pointed at the sandbox (no internet needed)
+	$(PY) -m devstack demo
+
+test: install         ## every test, starting its own servers on free ports
+	$(PY) -m pytest -q
+
+bench: install        ## benchmarks (need wrk: apt-get install wrk)
+	$(PY) bench/gateway_cache.py
+
+clean:
+	rm -rf .run $(VENV)

@@ -1,0 +1,102 @@
+"""Suite-level fixtures: the whole suite as local processes on free ports, with the sandbox upstreams."""
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack import Stack
+
+SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
+
+# Short TTLs so expiry can be observed in seconds; a high breaker threshold so one test's injected
+# failures never pause an upstream for the next test (the breaker has its own unit tests).
+SUITE_ENV = {
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2}),
+    "MARKET_UPSTREAM_TIMEOUT": "1.5",
+    "MARKET_BREAKER_THRESHOLD": "1000",
+    "LOG_LEVEL": "INFO",
+}
+
+_unique = itertools.count(200)
+
+
+def unique_limit() -> int:
+    """A `limit` no other test uses, so each test starts on a cold cache key."""
+    return next(_unique)
+
+
+def recorded(name: str):
+    """A recorded upstream payload the sandbox serves."""
+    return json.loads((SANDBOX_DATA / name).read_text())
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_suite(run_dir: Path) -> Iterator[Stack]:
+    """The full offline suite: Redis, NATS, mongo-wire, sandbox, market-svc, gateway, traefik."""
+    with environment(SUITE_ENV), Stack(run_dir, offline=True) as stack:
+        yield stack
+
+
+class SandboxControl:
+    """The sandbox's control API: inject faults, read request counts."""
+
+    def __init__(self, url: str):
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def fault(self, upstream: str, mode: str, path: str | None = None, **options) -> str:
+        body = {"upstream": upstream, "mode": mode, **({"path": path} if path else {}), **options}
+        response = self.http.post("/_sandbox/faults", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def clear(self) -> None:
+        self.http.delete("/_sandbox/faults").raise_for_status()
+
+    def count(self, upstream: str, path: str) -> int:
+        response = self.http.get("/_sandbox/requests", params={"upstream": upstream, "path": path})
+        return response.raise_for_status().json()["total"]
+
+    def reset_counts(self) -> None:
+        self.http.delete("/_sandbox/requests").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory) -> Iterator[Stack]:
+    with running_suite(tmp_path_factory.mktemp("suite")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def sandbox(suite: Stack) -> Iterator[SandboxControl]:
+    control = SandboxControl(suite.url("sandbox"))
+    control.clear()
+    yield control
+    control.clear()
+    control.http.close()
+
+
+@pytest.fixture
+def api(suite: Stack) -> Iterator[httpx.Client]:
+    """A client of the public surface, through traefik."""
+    with httpx.Client(base_url=suite.url("traefik"), timeout=30) as client:
+        yield client

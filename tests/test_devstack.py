@@ -1,0 +1,132 @@
+"""devstack starts the real infrastructure servers, restarts them on the same port, and leaves
+no process behind. Only the infrastructure here: the services have their own suite-level tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import httpx
+import nats
+import pytest
+import redis
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from devstack import PortInUseError, Stack
+
+INFRA = ["redis", "nats", "mongo", "traefik"]
+
+
+def _gone(pid: int) -> bool:
+    """True when no process has this pid and no process is left in its process group."""
+    for probe in (os.kill, os.killpg):
+        try:
+            probe(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    with Stack(tmp_path_factory.mktemp("devstack"), components=INFRA) as stack:
+        yield stack
+
+
+def _ping(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return client.ping()
+    finally:
+        client.close()
+
+
+def test_redis_answers_ping(stack: Stack) -> None:
+    assert stack.url("redis") == f"redis://127.0.0.1:{stack.port('redis')}"
+    assert _ping(stack.url("redis")) is True
+
+
+def test_nats_accepts_a_connection_with_jetstream(stack: Stack) -> None:
+    async def account_info():
+        nc = await nats.connect(stack.url("nats"), connect_timeout=2, max_reconnect_attempts=0)
+        try:
+            return await nc.jetstream().account_info()
+        finally:
+            await nc.close()
+
+    info = asyncio.run(account_info())
+    assert info.limits is not None
+
+
+def test_mongo_wire_server_stores_and_finds_documents(stack: Stack) -> None:
+    async def round_trip():
+        client = AsyncIOMotorClient(stack.url("mongo"), serverSelectionTimeoutMS=3000)
+        try:
+            candles = client["devstack_test"]["candles"]
+            await candles.insert_one({"symbol": "BTC/USDT", "close": 97000.5})
+            return await candles.find_one({"symbol": "BTC/USDT"}, {"_id": 0})
+        finally:
+            client.close()
+
+    assert asyncio.run(round_trip()) == {"symbol": "BTC/USDT", "close": 97000.5}
+    assert list((stack.run_dir / "mongo" / "data").glob("devstack_test*"))
+
+
+def test_traefik_answers_ping_and_routes_to_the_gateway(stack: Stack) -> None:
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        assert client.get(f"http://127.0.0.1:{stack.port('traefik_ping')}/ping").status_code == 200
+        # The gateway is not started here: a routed path reaches traefik's load balancer (502),
+        # a path outside the contract's rule finds no router (404).
+        assert client.get(f"{stack.url('traefik')}/api/coins").status_code == 502
+        assert client.get(f"{stack.url('traefik')}/health").status_code == 502
+        assert client.get(f"{stack.url('traefik')}/elsewhere").status_code == 404
+
+
+def test_killed_redis_comes_back_on_the_same_port(stack: Stack) -> None:
+    port, old_pid = stack.port("redis"), stack.pid("redis")
+    stack.kill("redis")
+    assert stack.pid("redis") is None and _gone(old_pid)
+    with pytest.raises(redis.ConnectionError):
+        _ping(stack.url("redis"))
+    stack.start("redis")
+    assert stack.port("redis") == port and stack.pid("redis") != old_pid
+    assert _ping(f"redis://127.0.0.1:{port}") is True
+
+
+def test_service_env_follows_the_contracts(tmp_path) -> None:
+    stack = Stack(tmp_path, offline=False, ports="default", components=[])
+    env = stack.env_for("gateway")
+    assert env["REDIS_URL"] == "redis://127.0.0.1:6380"
+    assert env["NATS_URL"] == "nats://127.0.0.1:4222"
+    assert env["MONGO_URL"] == "mongodb://127.0.0.1:27018"
+    assert env["GATEWAY_MARKET_URL"] == "http://127.0.0.1:8101"
+    assert "LOG_LEVEL" in env
+    assert "REDIS_URL" not in Stack(tmp_path, components=[]).env_for("redis").keys() - os.environ.keys()
+
+
+def test_no_process_is_left_after_the_context_exits(tmp_path) -> None:
+    with Stack(tmp_path, components=INFRA) as stack:
+        pids = {name: stack.pid(name) for name in INFRA}
+        assert all(pids.values())
+    assert {name: pid for name, pid in pids.items() if not _gone(pid)} == {}
+
+
+def test_a_failed_start_up_stops_what_was_already_started(tmp_path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        stack = Stack(tmp_path, components=["redis", "mongo"], ports={"mongo": squatter.getsockname()[1]})
+        started: list[int] = []
+        real_start = stack.start
+
+        def recording_start(name: str) -> float:
+            seconds = real_start(name)
+            started.append(stack.pid(name))
+            return seconds
+
+        stack.start = recording_start  # type: ignore[method-assign]
+        with pytest.raises(PortInUseError, match="mongo"):
+            stack.start_all()
+    assert len(started) == 1 and _gone(started[0])

@@ -1,0 +1,46 @@
+"""The gateway's cross-cutting surface: health, merged docs, metrics, CORS and request ids."""
+
+
+def test_health_reports_every_service_and_dependency(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["success"] is True
+    assert {"market-svc", "redis", "nats", "mongodb"} <= body["services"].keys()
+    assert all(component["status"] == "ok" for component in body["services"].values())
+    assert body["services"]["market-svc"]["sources"]["coinmarketcap"]["status"] == "skipped"
+
+
+def test_openapi_merges_every_public_endpoint_with_parameters_and_schema(api):
+    doc = api.get("/openapi.json").json()
+    market = doc["paths"]["/api/market"]["get"]
+    assert {p["name"] for p in market["parameters"]} == {"limit", "sort", "currency", "category"}
+    ohlcv = doc["paths"]["/api/ohlcv"]["get"]
+    assert {p["name"] for p in ohlcv["parameters"]} == {"symbol", "timeframe", "limit", "since", "until"}
+    ref = ohlcv["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.rsplit("/", 1)[-1] in doc["components"]["schemas"]
+    assert "/health" in doc["paths"]
+    assert "swagger" in api.get("/docs").text.lower()
+
+
+def test_metrics_are_prometheus_text(api):
+    api.get("/api/market", params={"limit": 3})
+    text = api.get("/metrics").text
+    served = [line for line in text.splitlines() if line.startswith("dm_http_requests_total{")
+              and 'route="/api/market"' in line and 'status="200"' in line and 'method="GET"' in line]
+    assert served and float(served[0].rsplit(" ", 1)[1]) >= 1
+    assert 'dm_http_request_seconds_bucket{le="+Inf",route="/api/market"}' in text
+    assert 'dm_cache_events_total{result="hit"}' in text
+
+
+def test_cors_allows_every_origin(api):
+    response = api.get("/api/market", params={"limit": 3}, headers={"Origin": "https://app.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = api.options("/api/ohlcv", headers={"Origin": "https://app.example",
+                                                   "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 200
+
+
+def test_request_id_is_echoed_or_made(api):
+    assert api.get("/api/market", params={"limit": 3}, headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert len(api.get("/api/market", params={"limit": 3}).headers["x-request-id"]) == 32

@@ -1,0 +1,58 @@
+"""Killing Redis or market-svc while the suite runs (a suite of its own, so other tests are unaffected)."""
+
+import time
+
+import httpx
+import pytest
+import redis
+
+from conftest import running_suite, unique_limit
+
+
+@pytest.fixture(scope="module")
+def own_suite(tmp_path_factory):
+    with running_suite(tmp_path_factory.mktemp("resilience")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def client(own_suite):
+    with httpx.Client(base_url=own_suite.url("traefik"), timeout=30) as http:
+        yield http
+
+
+def cached_keys(stack) -> list[bytes]:
+    with redis.Redis.from_url(stack.url("redis")) as r:
+        return r.keys("dm:c:*")
+
+
+def test_requests_succeed_without_redis_and_caching_resumes(own_suite, client):
+    own_suite.kill("redis")
+    try:
+        for _ in range(3):
+            response = client.get("/api/market", params={"limit": unique_limit()})
+            assert response.status_code == 200 and response.json()["source"] == "coingecko"
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and health["services"]["redis"]["status"] == "down"
+    finally:
+        own_suite.start("redis")
+    time.sleep(1.5)  # the cache retries Redis after its cool-down
+    limit = unique_limit()
+    assert client.get("/api/market", params={"limit": limit}).status_code == 200
+    assert f"dm:c:/api/market?limit={limit}".encode() in cached_keys(own_suite)
+    assert client.get("/health").json()["services"]["redis"]["status"] == "ok"
+
+
+def test_market_svc_down_gives_503_envelopes_and_health_says_so(own_suite, client):
+    own_suite.kill("market")
+    try:
+        response = client.get("/api/ohlcv", params={"symbol": "BTC/USDT", "timeframe": "1h", "limit": unique_limit()})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["services"]["market-svc"]["status"] == "down"
+    finally:
+        own_suite.start("market")
+    ok = client.get("/api/ohlcv", params={"symbol": "BTC/USDT", "timeframe": "1h", "limit": unique_limit()})
+    assert ok.status_code == 200

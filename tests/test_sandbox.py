@@ -1,0 +1,350 @@
+"""The sandbox speaks the upstream APIs to real clients (ccxt, httpx) and injects faults on request."""
+
+import asyncio
+import csv
+import json
+import random
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt_async
+import httpx
+import pytest
+
+from sandbox.ports import OFFSETS
+
+DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
+HOUR = 3_600_000
+SPOT_ONLY = {"fetchMarkets": {"types": ["spot"]}}
+
+
+def _free_port_base() -> int:
+    for _ in range(100):
+        base = random.randint(20_000, 60_000)
+        sockets = []
+        try:
+            for offset in OFFSETS.values():
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    """A sandbox process on free ports; yields its base URLs."""
+    base = _free_port_base()
+    log = (tmp_path_factory.mktemp("sandbox") / "sandbox.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port-base", str(base)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    urls = {name: f"http://127.0.0.1:{base + offset}" for name, offset in OFFSETS.items()}
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, "sandbox exited during startup"
+            try:
+                if httpx.get(urls["control"] + "/_sandbox/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "sandbox not ready in time"
+            time.sleep(0.05)
+        yield urls
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def control(sandbox):
+    """Control client; faults and counters are cleared before each test."""
+    with httpx.Client(base_url=sandbox["control"], timeout=5) as client:
+        assert client.delete("/_sandbox/faults").status_code == 200
+        assert client.delete("/_sandbox/requests").status_code == 200
+        yield client
+        client.delete("/_sandbox/faults")
+
+
+def point_at(urls, base: str):
+    """Replace scheme and host of every URL in ccxt's nested `urls['api']` with base, keeping paths."""
+    if isinstance(urls, dict):
+        return {key: point_at(value, base) for key, value in urls.items()}
+    if isinstance(urls, str) and urlsplit(urls).scheme in ("http", "https"):
+        return base + urlsplit(urls).path
+    return urls
+
+
+def csv_rows(symbol: str) -> list[dict[str, str]]:
+    with (DATA / "history" / f"{symbol}_1h.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def hour_start(ms: int) -> int:
+    return ms - ms % HOUR
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def assert_latest_hour(latest_open: int, before: int, after: int) -> None:
+    """The latest candle opens at the start of the current UTC hour (either side of a boundary crossed mid-test)."""
+    assert latest_open in {hour_start(before), hour_start(after)}
+
+
+def as_numbers(row: dict[str, str]) -> list[float]:
+    return [float(row[k]) for k in ("o", "h", "l", "c", "v")]
+
+
+async def _exercise(exchange_id: str, base: str, control: httpx.Client) -> dict:
+    exchange = getattr(ccxt_async, exchange_id)({"options": SPOT_ONLY})
+    exchange.urls["api"] = point_at(exchange.urls["api"], base)
+    try:
+        await exchange.load_markets()
+        load_calls = control.get("/_sandbox/requests").json()
+        before = now_ms()
+        ohlcv = await exchange.fetch_ohlcv("BTC/USDT", "1h", limit=5)
+        after = now_ms()
+        ticker = await exchange.fetch_ticker("BTC/USDT")
+        return {"markets": exchange.markets, "load_calls": load_calls, "ohlcv": ohlcv, "ticker": ticker,
+                "before": before, "after": after}
+    finally:
+        await exchange.close()
+
+
+def assert_ohlcv_is_shifted_csv(result: dict) -> None:
+    rows = csv_rows("BTCUSDT")
+    ohlcv = result["ohlcv"]
+    assert len(ohlcv) == 5
+    assert [c[1:] for c in ohlcv] == [as_numbers(r) for r in rows[-5:]]
+    assert_latest_hour(ohlcv[-1][0], result["before"], result["after"])
+    shift = ohlcv[-1][0] - int(rows[-1]["t"])
+    assert shift % HOUR == 0
+    assert [c[0] for c in ohlcv] == [int(r["t"]) + shift for r in rows[-5:]]
+
+
+def test_ccxt_binance_spot_markets_ohlcv_ticker(sandbox, control):
+    result = asyncio.run(_exercise("binance", sandbox["binance"], control))
+    assert result["load_calls"] == {"total": 1, "by_upstream": {"binance": {"/api/v3/exchangeInfo": 1}}}
+    assert set(result["markets"]) == {"BTC/USDT", "ETH/USDT"}
+    assert result["markets"]["BTC/USDT"]["precision"]["price"] == 0.01  # tickSize of the recorded PRICE_FILTER
+    assert_ohlcv_is_shifted_csv(result)
+    recorded = json.loads((DATA / "binance" / "ticker_24hr_BTCUSDT.json").read_text())
+    ticker = result["ticker"]
+    assert ticker["symbol"] == "BTC/USDT"
+    assert ticker["last"] == float(recorded["lastPrice"])
+    assert ticker["timestamp"] == int(recorded["closeTime"])
+    assert control.get("/_sandbox/requests").json()["by_upstream"]["binance"] == {
+        "/api/v3/exchangeInfo": 1, "/api/v3/klines": 1, "/api/v3/ticker/24hr": 1}
+
+
+def test_ccxt_kucoin_spot_markets_ohlcv_ticker(sandbox, control):
+    result = asyncio.run(_exercise("kucoin", sandbox["kucoin"], control))
+    assert result["load_calls"]["by_upstream"] == {"kucoin": {
+        "/api/v1/market/allTickers": 1, "/api/v2/symbols": 1, "/api/v3/currencies": 1}}
+    assert set(result["markets"]) == {"BTC/USDT", "ETH/USDT"}
+    assert result["markets"]["BTC/USDT"]["precision"]["price"] == 0.1
+    assert_ohlcv_is_shifted_csv(result)
+    recorded = json.loads((DATA / "kucoin" / "market_stats_BTC-USDT.json").read_text())["data"]
+    assert result["ticker"]["last"] == float(recorded["last"])
+    assert result["ticker"]["timestamp"] == recorded["time"]
+
+
+def test_binance_klines_semantics(sandbox, control):
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        latest = client.get("/api/v3/klines", params={"symbol": "ETHUSDT", "interval": "1h", "limit": 3}).json()
+        assert len(latest) == 3 and all(len(row) == 12 for row in latest)
+        eth = csv_rows("ETHUSDT")
+        assert [row[1:6] for row in latest] == [[r[k] for k in "ohlcv"] for r in eth[-3:]]  # exact strings
+        assert latest[-1][6:] == [latest[-1][0] + HOUR - 1, "0", 0, "0", "0", "0"]
+        start = latest[0][0]
+        page = client.get("/api/v3/klines", params={"symbol": "ETHUSDT", "interval": "1h", "startTime": start,
+                                                    "endTime": start + HOUR, "limit": 10}).json()
+        assert [row[0] for row in page] == [start, start + HOUR]  # both bounds inclusive
+        assert len(client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1h",
+                                                        "limit": 5000}).json()) == 1000
+        weeks = client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1w", "limit": 3}).json()
+        assert all(time.gmtime(row[0] / 1000).tm_wday == 0 and row[0] % 86_400_000 == 0 for row in weeks)
+        days = client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1d", "limit": 2}).json()
+        hours = client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1h",
+                                                     "startTime": days[0][0], "endTime": days[0][6]}).json()
+        assert len(hours) == 24
+        assert days[0][1] == hours[0][1] and days[0][4] == hours[-1][4]
+        assert Decimal(days[0][2]) == max(Decimal(h[2]) for h in hours)
+        assert Decimal(days[0][3]) == min(Decimal(h[3]) for h in hours)
+        assert Decimal(days[0][5]) == sum(Decimal(h[5]) for h in hours)
+        minute = client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"}).json()
+        assert len(minute) == 10 and minute[-1][0] // 60_000 in {now_ms() // 60_000, now_ms() // 60_000 - 1}
+        bad = client.get("/api/v3/klines", params={"symbol": "DOGEUSDT", "interval": "1h"})
+        assert (bad.status_code, bad.json()) == (400, {"code": -1121, "msg": "Invalid symbol."})
+        assert client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "7h"}).json()["code"] == -1120
+        ticker = client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json()
+        assert isinstance(ticker["count"], int) and isinstance(ticker["openTime"], int)
+        assert isinstance(client.get("/api/v3/ticker/24hr").json(), list)
+        info = client.get("/api/v3/exchangeInfo", params={"symbol": "ETHUSDT"}).json()
+        assert [s["symbol"] for s in info["symbols"]] == ["ETHUSDT"]
+
+
+def test_kucoin_candles_newest_first(sandbox, control):
+    now_s = now_ms() // 1000
+    with httpx.Client(base_url=sandbox["kucoin"], timeout=5) as client:
+        body = client.get("/api/v1/market/candles", params={"symbol": "ETH-USDT", "type": "1hour",
+                                                            "startAt": now_s - 3 * 3600, "endAt": now_s}).json()
+    eth = csv_rows("ETHUSDT")
+    assert body["code"] == "200000"
+    assert [row[1:] for row in body["data"]] == [[r["o"], r["c"], r["h"], r["l"], r["v"], "0"] for r in eth[:-4:-1]]
+    times = [int(row[0]) for row in body["data"]]
+    assert times == sorted(times, reverse=True) and times[0] == hour_start(now_s * 1000) // 1000
+
+
+def test_coingecko_markets(sandbox, control):
+    recorded = json.loads((DATA / "coingecko" / "coins_markets_usd_per100_page1.json").read_text())
+    categories = json.loads((DATA / "coingecko_categories.json").read_text())
+    with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        def ids(**params):
+            response = client.get("/coins/markets", params={"vs_currency": "usd", **params})
+            assert response.status_code == 200
+            return [coin["id"] for coin in response.json()]
+
+        assert client.get("/ping").json() == {"gecko_says": "(V3) To the Moon!"}
+        assert ids() == [c["id"] for c in recorded]
+        assert ids(per_page=10, page=2) == [c["id"] for c in recorded[10:20]]
+        assert ids(per_page=100, page=2) == []
+        by_volume = sorted(recorded, key=lambda c: c["total_volume"], reverse=True)
+        assert ids(order="volume_desc", per_page=5) == [c["id"] for c in by_volume[:5]]
+        assert ids(order="market_cap_asc", per_page=3) == [c["id"] for c in recorded[-1:-4:-1]]
+        assert ids(category="meme-token") == ["dogecoin", "shiba-inu"]
+        defi = ids(category="decentralized-finance-defi", per_page=250)
+        assert set(defi) == set(categories["decentralized-finance-defi"]) and "uniswap" in defi
+        assert ids(ids="ethereum,bitcoin") == ["bitcoin", "ethereum"]
+        missing = client.get("/coins/markets", params={"vs_currency": "usd", "category": "no-such-category"})
+        assert missing.status_code == 404
+        eur = client.get("/coins/markets", params={"vs_currency": "eur"})
+        assert (eur.status_code, eur.json()) == (400, {"error": "invalid vs_currency"})
+
+
+def test_coingecko_ohlc_granularity(sandbox, control):
+    rows = csv_rows("BTCUSDT")
+    with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        def ohlc(days):
+            response = client.get("/coins/bitcoin/ohlc", params={"vs_currency": "usd", "days": days})
+            assert response.status_code == 200
+            return response.json()
+
+        before = now_ms()
+        day = ohlc(1)
+        after = now_ms()
+        assert len(day) == 24 and {b[0] - a[0] for a, b in zip(day, day[1:])} == {HOUR}
+        assert_latest_hour(day[-1][0] - HOUR, before, after)  # stamped with the candle's close time
+        assert day[-1][1:] == as_numbers(rows[-1])[:4]
+        week = ohlc(7)
+        assert {b[0] - a[0] for a, b in zip(week, week[1:])} == {4 * HOUR}
+        shift = day[-1][0] - HOUR - int(rows[-1]["t"])
+        by_open = {int(r["t"]) + shift: r for r in rows}
+        close = week[-2][0]  # a complete 4-hour candle
+        hours = [by_open[close - 4 * HOUR + i * HOUR] for i in range(4)]
+        assert week[-2][1:] == [float(hours[0]["o"]), max(float(h["h"]) for h in hours),
+                                min(float(h["l"]) for h in hours), float(hours[-1]["c"])]
+        quarter = ohlc(90)
+        assert {b[0] - a[0] for a, b in zip(quarter, quarter[1:])} == {4 * 24 * HOUR}
+        assert 21 <= len(quarter) <= 23
+        unknown = client.get("/coins/no-such-coin/ohlc", params={"vs_currency": "usd", "days": 1})
+        assert (unknown.status_code, unknown.json()) == (404, {"error": "coin not found"})
+
+
+def test_fault_status_hits_once(sandbox, control):
+    created = control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/ping",
+                                                     "mode": "status", "status": 500, "times": 1})
+    assert created.status_code == 201 and created.json()["id"]
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        assert client.get("/api/v3/time").status_code == 200  # other path untouched
+        assert client.get("/api/v3/ping").status_code == 500
+        second = client.get("/api/v3/ping")
+        assert (second.status_code, second.json()) == (200, {})
+    assert control.get("/_sandbox/faults").json() == []
+    assert control.get("/_sandbox/requests").json() == {
+        "total": 3, "by_upstream": {"binance": {"/api/v3/ping": 2, "/api/v3/time": 1}}}
+
+
+def test_fault_rate_limit(sandbox, control):
+    control.post("/_sandbox/faults", json={"upstream": "coingecko", "path": "/api/v3/coins",
+                                           "mode": "rate_limit", "retry_after": 2})
+    with httpx.Client(base_url=sandbox["coingecko"], timeout=5) as client:
+        for _ in range(2):
+            limited = client.get("/api/v3/coins/markets", params={"vs_currency": "usd"})
+            assert limited.status_code == 429 and limited.headers["retry-after"] == "2"
+        assert client.get("/api/v3/ping").status_code == 200
+        control.delete("/_sandbox/faults")
+        assert client.get("/api/v3/coins/markets", params={"vs_currency": "usd"}).status_code == 200
+
+
+def test_fault_delay_fires_client_timeout(sandbox, control):
+    control.post("/_sandbox/faults", json={"upstream": "kucoin", "path": "/api/v1/timestamp",
+                                           "mode": "delay", "delay": 3.0, "times": 1})
+    with httpx.Client(base_url=sandbox["kucoin"], timeout=1.0) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            client.get("/api/v1/timestamp")
+        started = time.monotonic()
+        assert client.get("/api/v1/timestamp").json()["code"] == "200000"
+        assert time.monotonic() - started < 0.5
+
+
+def test_fault_malformed_body(sandbox, control):
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        good = client.get("/api/v3/exchangeInfo")
+        control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "malformed", "times": 1})
+        bad = client.get("/api/v3/exchangeInfo")
+    assert bad.status_code == 200 and bad.headers["content-type"] == "application/json"
+    assert good.content.startswith(bad.content) and len(bad.content) < len(good.content)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(bad.content)
+
+
+def test_fault_refuse_closes_listener_and_clearing_reopens(sandbox, control):
+    port = int(sandbox["binance"].rsplit(":", 1)[1])
+    with httpx.Client(base_url=sandbox["binance"], timeout=2) as pooled:
+        assert pooled.get("/api/v3/ping").status_code == 200  # leaves a keep-alive connection in the pool
+        fault_id = control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "refuse"}).json()["id"]
+        with pytest.raises(httpx.ConnectError):
+            pooled.get("/api/v3/ping")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        assert control.get("/_sandbox/health").json()["listening"]["binance"] is False
+        assert httpx.get(sandbox["kucoin"] + "/api/v1/timestamp").status_code == 200
+        assert control.delete(f"/_sandbox/faults/{fault_id}").status_code == 200
+        assert pooled.get("/api/v3/ping").status_code == 200
+    assert control.get("/_sandbox/health").json()["ports"]["binance"] == port
+    assert control.get("/_sandbox/requests", params={"upstream": "binance"}).json() == {
+        "total": 2, "by_upstream": {"binance": {"/api/v3/ping": 2}}}
+
+
+def test_request_counts_are_exact(sandbox, control):
+    with httpx.Client(timeout=5) as client:
+        for _ in range(3):
+            client.get(sandbox["binance"] + "/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1h"})
+        client.get(sandbox["binance"] + "/api/v3/no-such-path")
+        client.get(sandbox["coingecko"] + "/api/v3/ping")
+    assert control.get("/_sandbox/requests").json() == {"total": 5, "by_upstream": {
+        "binance": {"/api/v3/klines": 3, "/api/v3/no-such-path": 1}, "coingecko": {"/api/v3/ping": 1}}}
+    filtered = control.get("/_sandbox/requests", params={"upstream": "binance", "path": "/api/v3/klines"})
+    assert filtered.json() == {"total": 3, "by_upstream": {"binance": {"/api/v3/klines": 3}}}
+    control.delete("/_sandbox/requests")
+    assert control.get("/_sandbox/requests").json() == {"total": 0, "by_upstream": {}}
