@@ -1,0 +1,6 @@
+"""devstack: start the Dreammaker suite as local processes with real servers."""
+
+from devstack.errors import BinaryNotFoundError, DevstackError, PortInUseError, StartError
+from devstack.stack import Stack
+
+__all__ = ["Stack", "DevstackError", "BinaryNotFoundError", "PortInUseError", "StartError"]
