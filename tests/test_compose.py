@@ -114,9 +114,8 @@ def test_service_environment_follows_the_contracts(config):
     assert config["services"]["gateway"]["environment"]["GATEWAY_MARKET_URL"] == "http://market-svc:8000"
     market = config["services"]["market-svc"]["environment"]
     assert market["MARKET_COINGECKO_URL"] == "https://api.coingecko.com/api/v3"
-    assert market["MARKET_BINANCE_URL"] == "https://api.binance.com"
-    assert market["MARKET_KUCOIN_URL"] == "https://api.kucoin.com"
-    assert market["MARKET_OKX_URL"] == "https://www.okx.com"
+    # Empty means each exchange's own hosts (all of them: spot and futures live on different hosts).
+    assert market["MARKET_BINANCE_URL"] == "" and market["MARKET_KUCOIN_URL"] == ""
     assert market["MARKET_COINGECKO_API_KEY"] == "" and market["MARKET_CMC_API_KEY"] == ""
 
 

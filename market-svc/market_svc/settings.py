@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from dm_shared.settings import CommonSettings
@@ -19,7 +19,6 @@ class MarketSettings(CommonSettings):
     # (a mirror, a proxy, the sandbox), because ccxt spreads one exchange over several hosts.
     binance_url: str | None = None
     kucoin_url: str | None = None
-    okx_url: str | None = None
     cmc_url: str = "https://pro-api.coinmarketcap.com"
     cmc_api_key: SecretStr | None = None
     upstream_timeout: float = 5.0
@@ -27,6 +26,13 @@ class MarketSettings(CommonSettings):
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     markets_refresh_seconds: float = 3600.0
+
+
+    @field_validator("binance_url", "kucoin_url", "coingecko_api_key", "cmc_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        # compose passes unset variables through as empty strings
+        return None if value == "" else value
 
 
 @lru_cache
