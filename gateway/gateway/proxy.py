@@ -6,7 +6,7 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dm_shared.cache import Cache, Lookup
+from dm_shared.cache import Cache
 from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body, now_ms
 from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
@@ -72,30 +72,35 @@ class ApiProxy:
         try:
             if preflight:
                 status = await self.edge.preflight(scope, send, edge_headers)
-            elif scope["method"] != "GET":
+                return
+            if scope["method"] != "GET":
                 status, body, headers = _error(MethodNotAllowedError(details={"allowed": ["GET"]}))
-                await _respond(send, status, body, [*headers, *edge_headers])
             else:
-                status, body, headers = await self._serve(route, scope)
-                await _respond(send, status, body, [*headers, *edge_headers])
+                query = route.canonical_query(scope["query_string"])
+                answer = self._hot(route, query)
+                status, body, headers = answer or await self._serve(route, query, scope["dm.request_id"])
+            await _respond(send, status, body, [*headers, *edge_headers])
         finally:
             self.edge.record(scope, status, started)
 
-    async def _serve(self, route: Route, scope: Scope) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        query = route.canonical_query(scope["query_string"])
-        request_id_ = scope["dm.request_id"]
+    def _hot(self, route: Route, query: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+        """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
+        entry = self.cache.peek(f"{route.path}?{query}") if route.cache is not None else None
+        if entry is None:
+            return None
+        now = now_ms()
+        return 200, relabel(entry, now=now, stale=False), [_HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
+
+    async def _serve(self, route: Route, query: str, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Through the shared cache (single-flight, stale on failure) to the owning service."""
 
         async def fetch() -> bytes:
-            response = await self.services.get(route.service, route.target, query, request_id=request_id_)
+            response = await self.services.get(route.service, route.target, query, request_id=rid)
             if response.status_code != 200:
                 raise ServiceResponse(response.status_code, response.content, dict(response.headers))
             return response.content
 
-        if route.cache is not None:
-            hot = self.cache.peek(f"{route.path}?{query}")
-            if hot is not None:
-                return 200, *self._render(Lookup(hot, hit=True))
-        token = request_id.set(request_id_)  # logs from here on carry the request id
+        token = request_id.set(rid)  # logs from here on carry the request id
         try:
             if route.cache is None:
                 return 200, await fetch(), []
@@ -106,14 +111,9 @@ class ApiProxy:
             return _error(exc)
         finally:
             request_id.reset(token)
-        return 200, *self._render(lookup)
-
-    @staticmethod
-    def _render(lookup: Lookup) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         entry = lookup.entry
         if not lookup.hit:
-            return entry.body, [_MISS, _AGE_ZERO]
+            return 200, entry.body, [_MISS, _AGE_ZERO]
         now = now_ms()
-        reason = getattr(lookup.error, "code", None)
-        body = relabel(entry, now=now, stale=lookup.stale, reason=reason)
-        return body, [_STALE if lookup.stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
+        body = relabel(entry, now=now, stale=lookup.stale, reason=getattr(lookup.error, "code", None))
+        return 200, body, [_STALE if lookup.stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]

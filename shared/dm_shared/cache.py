@@ -26,7 +26,6 @@ from dm_shared.envelope import now_ms
 from dm_shared.metrics import CACHE_EVENTS
 
 log = logging.getLogger("dm.cache")
-_HIT, _MISS, _STALE, _REDIS_ERROR = (CACHE_EVENTS.labels(r) for r in ("hit", "miss", "stale", "redis_error"))
 
 # Seconds a value counts as fresh, per data kind (spec 002, Caching).
 TTL: dict[str, float] = {
@@ -109,7 +108,7 @@ class Cache:
             if self._redis_usable():
                 log.warning("redis unavailable, serving uncached for %.1fs: %s", self._cooldown, exc)
             self._redis_down_until = time.monotonic() + self._cooldown
-            _REDIS_ERROR.inc()
+            CACHE_EVENTS.inc("redis_error")
             return None
 
     # ---- entries ------------------------------------------------------------------------------
@@ -127,7 +126,7 @@ class Cache:
         """A fresh entry from the in-process tier, without touching Redis (the hot path); counted as a hit."""
         local = self._l1.get(key)
         if local is not None and local.fresh():
-            _HIT.inc()
+            CACHE_EVENTS.inc("hit")
             return local
         return None
 
@@ -164,16 +163,16 @@ class Cache:
         """
         cached = await self.get(key)
         if cached is not None and cached.fresh():
-            _HIT.inc()
+            CACHE_EVENTS.inc("hit")
             return Lookup(cached, hit=True)
         try:
             entry, fetched = await self._fetch_once(key, ttl, fetch)
         except Exception as exc:
             if cached is not None and serve_stale(exc):
-                _STALE.inc()
+                CACHE_EVENTS.inc("stale")
                 return Lookup(cached, hit=True, stale=True, error=exc)
             raise
-        (_MISS if fetched else _HIT).inc()
+        CACHE_EVENTS.inc("miss" if fetched else "hit")
         return Lookup(entry, hit=not fetched)
 
     async def _fetch_once(self, key: str, ttl: float, fetch: Callable[[], Awaitable[bytes]]) -> tuple[Entry, bool]:

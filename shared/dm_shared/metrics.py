@@ -13,32 +13,45 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from starlette.responses import Response
 from starlette.types import Scope
 
-CACHE_EVENTS = Counter("dm_cache_events_total", "Cache lookups by result", ["result"])
 UPSTREAM_CALLS = Counter("dm_upstream_calls_total", "Calls to upstream APIs", ["upstream", "outcome"])
 UPSTREAM_LATENCY = Histogram("dm_upstream_call_seconds", "Upstream call latency", ["upstream"])
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+class LoopCounter:
+    """A counter family incremented from the event loop thread only, read out at scrape time."""
+
+    def __init__(self, name: str, documentation: str, labels: list[str]):
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.counts: defaultdict[tuple, int] = defaultdict(int)
+        REGISTRY.register(self)
+
+    def inc(self, *labels) -> None:
+        self.counts[labels] += 1
+
+    def collect(self):
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, count in list(self.counts.items()):
+            family.add_metric([str(label) for label in labels], count)
+        yield family
+
+
 class RequestMetrics:
     """dm_http_requests_total{route,method,status} and dm_http_request_seconds{route}, lock-free."""
 
     def __init__(self) -> None:
-        self.counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)
+        self.counts = LoopCounter("dm_http_requests", "HTTP requests served", ["route", "method", "status"])
         self.buckets: defaultdict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
         self.sums: defaultdict[str, float] = defaultdict(float)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one request (call from the event loop thread only)."""
-        self.counts[route, method, status] += 1
+        self.counts.counts[route, method, status] += 1
         self.buckets[route][bisect.bisect_left(BUCKETS, seconds)] += 1
         self.sums[route] += seconds
 
     def collect(self):
-        requests = CounterMetricFamily("dm_http_requests", "HTTP requests served", labels=["route", "method", "status"])
-        for (route, method, status), count in list(self.counts.items()):
-            requests.add_metric([route, method, str(status)], count)
-        yield requests
         latency = HistogramMetricFamily("dm_http_request_seconds", "HTTP request latency", labels=["route"])
         for route, counts in list(self.buckets.items()):
             cumulative, running = [], 0
@@ -51,6 +64,7 @@ class RequestMetrics:
 
 REQUESTS = RequestMetrics()
 REGISTRY.register(REQUESTS)
+CACHE_EVENTS = LoopCounter("dm_cache_events", "Cache lookups by result", ["result"])
 
 
 def route_label(scope: Scope) -> str:
