@@ -13,7 +13,8 @@ import pytest
 import redis
 from motor.motor_asyncio import AsyncIOMotorClient
 
-from devstack import PortInUseError, Stack
+from devstack import DevstackError, PortInUseError, Stack
+from devstack.catalogue import sandbox_offsets
 
 INFRA = ["redis", "nats", "mongo", "traefik"]
 
@@ -103,7 +104,23 @@ def test_service_env_follows_the_contracts(tmp_path) -> None:
     assert env["MONGO_URL"] == "mongodb://127.0.0.1:27018"
     assert env["GATEWAY_MARKET_URL"] == "http://127.0.0.1:8101"
     assert "LOG_LEVEL" in env
-    assert "REDIS_URL" not in Stack(tmp_path, components=[]).env_for("redis").keys() - os.environ.keys()
+    # Infrastructure gets no service variables of its own.
+    assert stack.env_for("redis").get("REDIS_URL") == os.environ.get("REDIS_URL")
+
+
+def test_offline_market_points_every_upstream_at_the_sandbox(tmp_path) -> None:
+    try:
+        offsets = sandbox_offsets()
+    except DevstackError as exc:
+        pytest.skip(f"sandbox not installed: {exc}")
+    stack = Stack(tmp_path, offline=True, ports={"sandbox": 18900}, components=[])
+    env = stack.env_for("market")
+    assert env["MARKET_COINGECKO_URL"] == f"http://127.0.0.1:{18900 + offsets['coingecko']}/api/v3"
+    assert env["MARKET_BINANCE_URL"] == f"http://127.0.0.1:{18900 + offsets['binance']}"
+    assert env["MARKET_KUCOIN_URL"] == f"http://127.0.0.1:{18900 + offsets['kucoin']}"
+    assert "MARKET_BINANCE_URL" not in Stack(tmp_path, offline=False, components=[]).env_for(
+        "market"
+    ).keys() - os.environ.keys()
 
 
 def test_no_process_is_left_after_the_context_exits(tmp_path) -> None:
@@ -117,7 +134,8 @@ def test_a_failed_start_up_stops_what_was_already_started(tmp_path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
-        stack = Stack(tmp_path, components=["redis", "mongo"], ports={"mongo": squatter.getsockname()[1]})
+        taken = squatter.getsockname()[1]
+        stack = Stack(tmp_path, components=["redis", "mongo"], ports={"mongo": taken})
         started: list[int] = []
         real_start = stack.start
 

@@ -233,7 +233,6 @@ SERVICES = (
             "MARKET_COINGECKO_URL": ("coingecko", "/api/v3"),
             "MARKET_BINANCE_URL": ("binance", ""),
             "MARKET_KUCOIN_URL": ("kucoin", ""),
-            "MARKET_OKX_URL": ("okx", ""),
         },
     ),
 )
