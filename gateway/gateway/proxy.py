@@ -30,12 +30,6 @@ def _serve_stale(exc: Exception) -> bool:
     return isinstance(exc, (ServiceUnavailableError, GatewayTimeoutError))
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = ()) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
-
-
 def _error(exc: ApiError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
     return exc.status, orjson.dumps(error_body(exc.code, exc.message, exc.details)), headers
@@ -79,17 +73,19 @@ class ApiProxy:
                 query = route.canonical_query(scope["query_string"])
                 answer = self._hot(route, query)
                 status, body, headers = answer or await self._serve(route, query, scope["dm.request_id"])
-            await _respond(send, status, body, [*headers, *edge_headers])
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [_JSON, (b"content-length", b"%d" % len(body)), *headers, *edge_headers]})
+            await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
 
     def _hot(self, route: Route, query: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
-        entry = self.cache.peek(f"{route.path}?{query}") if route.cache is not None else None
+        now = now_ms()
+        entry = self.cache.peek(f"{route.path}?{query}", now) if route.cache is not None else None
         if entry is None:
             return None
-        now = now_ms()
-        return 200, relabel(entry, now=now, stale=False), [_HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
+        return 200, relabel(entry, now=now, stale=False), [_HIT, (b"age", b"%d" % ((now - entry.fetched_at) // 1000))]
 
     async def _serve(self, route: Route, query: str, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """Through the shared cache (single-flight, stale on failure) to the owning service."""

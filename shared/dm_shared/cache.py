@@ -122,10 +122,10 @@ class Cache:
         while len(self._l1) > self._l1_size:
             self._l1.popitem(last=False)
 
-    def peek(self, key: str) -> Entry | None:
-        """A fresh entry from the in-process tier, without touching Redis (the hot path); counted as a hit."""
+    def peek(self, key: str, now: int) -> Entry | None:
+        """An entry fresh at `now` from the in-process tier, without touching Redis (the hot path)."""
         local = self._l1.get(key)
-        if local is not None and local.fresh():
+        if local is not None and now - local.fetched_at < local.ttl * 1000:
             CACHE_EVENTS.inc("hit")
             return local
         return None
