@@ -21,6 +21,9 @@ from sandbox.ports import OFFSETS
 DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 HOUR = 3_600_000
 SPOT_ONLY = {"fetchMarkets": {"types": ["spot"]}}
+# What market-svc loads: spot plus the perpetuals it reads funding rate and open interest from.
+OKX_SPOT_SWAP = {"fetchMarkets": {"types": ["spot", "swap"]}}
+BINANCE_SPOT_LINEAR = {"fetchMarkets": {"types": ["spot", "linear"]}}
 
 
 def _free_port_base() -> int:
@@ -92,6 +95,10 @@ def point_at(urls, base: str):
     return urls
 
 
+def recorded(relative: str):
+    return json.loads((DATA / relative).read_text())
+
+
 def csv_rows(symbol: str) -> list[dict[str, str]]:
     with (DATA / "history" / f"{symbol}_1h.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
@@ -114,8 +121,9 @@ def as_numbers(row: dict[str, str]) -> list[float]:
     return [float(row[k]) for k in ("o", "h", "l", "c", "v")]
 
 
-async def _exercise(exchange_id: str, base: str, control: httpx.Client) -> dict:
-    exchange = getattr(ccxt_async, exchange_id)({"options": SPOT_ONLY})
+async def _exercise(exchange_id: str, base: str, control: httpx.Client, options: dict = SPOT_ONLY,
+                    extra: tuple[tuple[str, tuple], ...] = ()) -> dict:
+    exchange = getattr(ccxt_async, exchange_id)({"options": options})
     exchange.urls["api"] = point_at(exchange.urls["api"], base)
     try:
         await exchange.load_markets()
@@ -124,8 +132,9 @@ async def _exercise(exchange_id: str, base: str, control: httpx.Client) -> dict:
         ohlcv = await exchange.fetch_ohlcv("BTC/USDT", "1h", limit=5)
         after = now_ms()
         ticker = await exchange.fetch_ticker("BTC/USDT")
+        results = {name: await getattr(exchange, name)(*args) for name, args in extra}
         return {"markets": exchange.markets, "load_calls": load_calls, "ohlcv": ohlcv, "ticker": ticker,
-                "before": before, "after": after}
+                "before": before, "after": after, **results}
     finally:
         await exchange.close()
 
@@ -166,6 +175,108 @@ def test_ccxt_kucoin_spot_markets_ohlcv_ticker(sandbox, control):
     recorded = json.loads((DATA / "kucoin" / "market_stats_BTC-USDT.json").read_text())["data"]
     assert result["ticker"]["last"] == float(recorded["last"])
     assert result["ticker"]["timestamp"] == recorded["time"]
+
+
+def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
+    extra = (("fetch_order_book", ("BTC/USDT",)), ("fetch_trades", ("BTC/USDT",)),
+             ("fetch_funding_rate", ("BTC/USDT:USDT",)), ("fetch_open_interest", ("BTC/USDT:USDT",)))
+    result = asyncio.run(_exercise("okx", sandbox["okx"], control, OKX_SPOT_SWAP, extra))
+    assert result["load_calls"] == {"total": 2, "by_upstream": {"okx": {"/api/v5/public/instruments": 2}}}
+    markets = result["markets"]
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"}
+    assert markets["BTC/USDT"]["spot"] and markets["BTC/USDT"]["precision"]["price"] == 0.1
+    assert markets["BTC/USDT:USDT"]["linear"] and markets["BTC/USDT:USDT"]["contractSize"] == 0.01
+    assert_ohlcv_is_shifted_csv(result)
+
+    ticker = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
+    assert result["ticker"]["last"] == float(ticker["last"]) and result["ticker"]["timestamp"] == int(ticker["ts"])
+    book = recorded("okx/market_books_BTC-USDT_sz2.json")["data"][0]
+    assert result["fetch_order_book"]["bids"] == [[float(p), float(q), 0] for p, q, *_ in book["bids"]]
+    assert result["fetch_order_book"]["asks"] == [[float(p), float(q), 0] for p, q, *_ in book["asks"]]
+    assert result["fetch_order_book"]["timestamp"] == int(book["ts"])
+    trades = recorded("okx/market_trades_BTC-USDT.json")["data"]
+    assert sorted(t["id"] for t in result["fetch_trades"]) == sorted(t["tradeId"] for t in trades)
+    assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {t["tradeId"]: float(t["px"]) for t in trades}
+
+    newest, previous = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
+    funding = result["fetch_funding_rate"]
+    assert funding["symbol"] == "BTC/USDT:USDT" and funding["fundingRate"] == float(newest["fundingRate"])
+    assert funding["fundingTimestamp"] == int(newest["fundingTime"])
+    assert funding["nextFundingTimestamp"] - funding["fundingTimestamp"] == 8 * HOUR
+    assert funding["interval"] == "8h"
+    oi = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
+    interest = result["fetch_open_interest"]
+    assert interest["openInterestAmount"] == float(oi["oi"]) and interest["openInterestValue"] == float(oi["oiUsd"])
+    assert interest["timestamp"] == int(oi["ts"])
+    assert control.get("/_sandbox/requests").json()["by_upstream"]["okx"] == {
+        "/api/v5/market/books": 1, "/api/v5/market/candles": 1, "/api/v5/market/ticker": 1,
+        "/api/v5/market/trades": 1, "/api/v5/public/funding-rate": 1, "/api/v5/public/instruments": 2,
+        "/api/v5/public/open-interest": 1}
+
+
+def test_ccxt_binance_linear_markets_funding_open_interest(sandbox, control):
+    extra = (("fetch_funding_rate", ("BTC/USDT:USDT",)), ("fetch_open_interest", ("BTC/USDT:USDT",)),
+             ("fetch_order_book", ("BTC/USDT:USDT", 5)))
+    result = asyncio.run(_exercise("binance", sandbox["binance"], control, BINANCE_SPOT_LINEAR, extra))
+    assert result["load_calls"] == {"total": 2, "by_upstream": {"binance": {
+        "/api/v3/exchangeInfo": 1, "/fapi/v1/exchangeInfo": 1}}}
+    markets = result["markets"]
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"}
+    assert markets["BTC/USDT:USDT"]["linear"] and markets["BTC/USDT:USDT"]["precision"]["price"] == 0.1
+    assert_ohlcv_is_shifted_csv(result)
+
+    premium = recorded("binance/fapi_premiumIndex_BTCUSDT_ccxt_comment.json")
+    funding = result["fetch_funding_rate"]
+    assert funding["fundingRate"] == float(premium["lastFundingRate"])
+    assert funding["markPrice"] == float(premium["markPrice"])
+    assert funding["indexPrice"] == float(premium["indexPrice"])
+    assert funding["fundingTimestamp"] == int(premium["nextFundingTime"])
+    assert funding["timestamp"] == int(premium["time"])
+    oi = recorded("binance/fapi_openInterest_BTCUSDT.json")
+    interest = result["fetch_open_interest"]
+    assert interest["openInterestAmount"] == float(oi["openInterest"]) and interest["timestamp"] == oi["time"]
+    depth = recorded("binance/fapi_depth_BTCUSDT_limit5.json")
+    assert result["fetch_order_book"]["bids"] == [[float(p), float(q)] for p, q in depth["bids"]]
+    assert result["fetch_order_book"]["nonce"] == int(depth["lastUpdateId"])
+    by_path = control.get("/_sandbox/requests").json()["by_upstream"]["binance"]
+    assert by_path["/fapi/v1/premiumIndex"] == 1 and by_path["/fapi/v1/openInterest"] == 1
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        eth = client.get("/fapi/v1/openInterest", params={"symbol": "ETHUSDT"})
+        assert (eth.status_code, eth.json()) == (400, {"code": -1121, "msg": "Invalid symbol."})
+        assert isinstance(client.get("/fapi/v1/premiumIndex").json(), list)
+
+
+def test_okx_candles_layout_and_paging(sandbox, control):
+    eth = csv_rows("ETHUSDT")
+    with httpx.Client(base_url=sandbox["okx"], timeout=5) as client:
+        def candles(**params):
+            body = client.get("/api/v5/market/candles", params=params).json()
+            assert body["code"] == "0", body
+            return body["data"]
+
+        rows = candles(instId="ETH-USDT", bar="1H", limit=3)
+        assert [r[1:6] for r in rows] == [[r[k] for k in "ohlcv"] for r in eth[:-4:-1]]  # newest first, exact
+        assert [r[6:] for r in rows] == [["0", "0", "0"], ["0", "0", "1"], ["0", "0", "1"]]
+        assert_latest_hour(int(rows[0][0]), now_ms() - HOUR, now_ms())
+        older = candles(instId="ETH-USDT", bar="1H", limit=2, after=rows[1][0])
+        assert [r[0] for r in older] == [rows[2][0], str(int(rows[2][0]) - HOUR)]
+        window = candles(instId="ETH-USDT", bar="1H", before=rows[2][0], after=rows[0][0])
+        assert [r[0] for r in window] == [rows[1][0]]  # both bounds exclusive
+        utc_days = candles(instId="BTC-USDT", bar="1Dutc", limit=2)
+        assert all(int(r[0]) % 86_400_000 == 0 for r in utc_days)
+        hk_days = candles(instId="BTC-USDT", bar="1D", limit=2)
+        assert all(int(r[0]) % 86_400_000 == 16 * HOUR for r in hk_days)  # 00:00 in UTC+8
+        history = client.get("/api/v5/market/history-candles",
+                             params={"instId": "BTC-USDT", "bar": "1H", "limit": 500}).json()["data"]
+        assert len(history) == 100
+        assert candles(instId="BTC-USDT-SWAP", bar="1m") == recorded("okx/market_candles_BTC-USDT-SWAP.json")["data"]
+        unknown = client.get("/api/v5/market/ticker", params={"instId": "ETH-USDT"}).json()
+        assert unknown["code"] == "51001" and unknown["data"] == []
+        assert client.get("/api/v5/market/candles", params={"instId": "BTC-USDT", "bar": "7H"}).status_code == 400
+        history_rates = client.get("/api/v5/public/funding-rate-history", params={"instId": "BTC-USDT-SWAP"}).json()
+        assert history_rates == recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")
+        books = client.get("/api/v5/market/books", params={"instId": "BTC-USDT-SWAP", "sz": 1}).json()["data"][0]
+        assert len(books["asks"]) == len(books["bids"]) == 1
 
 
 def test_binance_klines_semantics(sandbox, control):
@@ -270,6 +381,67 @@ def test_coingecko_ohlc_granularity(sandbox, control):
         assert (unknown.status_code, unknown.json()) == (404, {"error": "coin not found"})
 
 
+def test_coingecko_market_chart_time_shift_and_granularity(sandbox, control):
+    chart = recorded("coingecko/coins_bitcoin_market_chart_usd_days7.json")
+    btc, eth = csv_rows("BTCUSDT"), csv_rows("ETHUSDT")
+    with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        def get(path, **params):
+            response = client.get(path, params={"vs_currency": "usd", **params})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        week = get("/coins/bitcoin/market_chart", days=7)
+        assert {k: [v for _, v in rows] for k, rows in week.items()} == {
+            k: [v for _, v in rows] for k, rows in chart.items()}  # recorded values, all three series
+        assert 0 <= now_ms() - week["prices"][-1][0] < HOUR  # shifted: the last point is now
+        shift = week["prices"][-1][0] - chart["prices"][-1][0]
+        assert [t for t, _ in week["total_volumes"]] == [t + shift for t, _ in chart["total_volumes"]]
+        day = get("/coins/bitcoin/market_chart", days=1)
+        assert 20 <= len(day["prices"]) <= 26 and day["prices"][-1][1] == week["prices"][-1][1]
+
+        month = get("/coins/bitcoin/market_chart", days=30)  # beyond the recording: hourly history closes
+        assert month["market_caps"] == [] and month["total_volumes"] == []
+        assert [p for _, p in month["prices"]] == [float(r["c"]) for r in btc[-len(month["prices"]):]]
+        assert 0 <= now_ms() - month["prices"][-1][0] < HOUR
+        assert {b[0] - a[0] for a, b in zip(month["prices"][:-1], month["prices"][1:-1])} == {HOUR}
+        assert 719 <= len(month["prices"]) <= 721
+        eth_days = get("/coins/ethereum/market_chart", days=2)
+        assert [p for _, p in eth_days["prices"]] == [float(r["c"]) for r in eth[-len(eth_days["prices"]):]]
+        long = get("/coins/ethereum/market_chart", days=120)  # above 90 days: daily
+        assert {b[0] - a[0] for a, b in zip(long["prices"][:-1], long["prices"][1:-1])} == {86_400_000}
+        assert all(t % 86_400_000 == 0 for t, _ in long["prices"][:-1]) and 119 <= len(long["prices"]) <= 121
+
+        end_s = now_ms() // 1000
+        hourly = get("/coins/ethereum/market_chart/range", **{"from": end_s - 3 * 86_400, "to": end_s})
+        assert {b[0] - a[0] for a, b in zip(hourly["prices"], hourly["prices"][1:])} == {HOUR}
+        assert all((end_s - 3 * 86_400) * 1000 <= t <= end_s * 1000 for t, _ in hourly["prices"])
+        daily = get("/coins/bitcoin/market_chart/range", **{"from": end_s - 200 * 86_400, "to": end_s})
+        assert {b[0] - a[0] for a, b in zip(daily["prices"], daily["prices"][1:])} == {86_400_000}
+        unknown = client.get("/coins/dogecoin/market_chart", params={"vs_currency": "usd", "days": 1})
+        assert (unknown.status_code, unknown.json()) == (404, {"error": "coin not found"})
+        assert client.get("/coins/bitcoin/market_chart", params={"vs_currency": "eur", "days": 1}).status_code == 400
+
+
+def test_coingecko_simple_price_global_and_list(sandbox, control):
+    markets = {c["id"]: c for c in recorded("coingecko/coins_markets_usd_per100_page1.json")}
+    with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        full = client.get("/simple/price", params={
+            "ids": "bitcoin,ethereum,no-such-coin", "vs_currencies": "usd", "include_24hr_change": "true",
+            "include_24hr_vol": "true", "include_market_cap": "true", "include_last_updated_at": "true"}).json()
+        assert set(full) == {"bitcoin", "ethereum"}
+        btc = markets["bitcoin"]
+        assert full["bitcoin"] == {"usd": btc["current_price"], "usd_market_cap": btc["market_cap"],
+                                   "usd_24h_vol": btc["total_volume"],
+                                   "usd_24h_change": btc["price_change_percentage_24h"],
+                                   "last_updated_at": 1696795945}  # 2023-10-08T20:12:25.330Z
+        plain = client.get("/simple/price", params={"ids": "ethereum", "vs_currencies": "usd"}).json()
+        assert plain == {"ethereum": {"usd": markets["ethereum"]["current_price"]}}
+        eur = client.get("/simple/price", params={"ids": "bitcoin", "vs_currencies": "usd,eur"})
+        assert (eur.status_code, eur.json()) == (400, {"error": "invalid vs_currency"})
+        assert client.get("/global").json() == recorded("coingecko/global.json")
+        assert client.get("/coins/list").json() == recorded("coingecko/coins_list_subset.json")
+
+
 def test_fault_status_hits_once(sandbox, control):
     created = control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/ping",
                                                      "mode": "status", "status": 500, "times": 1})
@@ -282,6 +454,40 @@ def test_fault_status_hits_once(sandbox, control):
     assert control.get("/_sandbox/faults").json() == []
     assert control.get("/_sandbox/requests").json() == {
         "total": 3, "by_upstream": {"binance": {"/api/v3/ping": 2, "/api/v3/time": 1}}}
+
+
+def test_fault_status_body_and_retry_after(sandbox, control):
+    ban = {"code": -1003, "msg": "Way too many requests; IP banned until 1700000000000."}
+    control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/depth", "mode": "status",
+                                           "status": 418, "retry_after": 120, "body": ban, "times": 1})
+    control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/trades", "mode": "status",
+                                           "status": 418, "times": 1})
+    control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/time", "mode": "status",
+                                           "status": 503, "times": 1})
+    listed = control.get("/_sandbox/faults").json()
+    assert listed[0]["body"] == ban and listed[0]["retry_after"] == 120 and "retry_after_given" not in listed[0]
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        banned = client.get("/api/v3/depth", params={"symbol": "BTCUSDT"})
+        assert (banned.status_code, banned.json(), banned.headers["retry-after"]) == (418, ban, "120")
+        default = client.get("/api/v3/trades", params={"symbol": "BTCUSDT"})
+        assert default.status_code == 418 and default.headers["retry-after"] == "1"  # 418 always says when
+        plain = client.get("/api/v3/time")
+        assert plain.status_code == 503 and "retry-after" not in plain.headers
+        assert client.get("/api/v3/depth", params={"symbol": "BTCUSDT"}).status_code == 200
+
+    async def ccxt_sees_ban() -> None:
+        exchange = ccxt_async.binance({"options": SPOT_ONLY})
+        exchange.urls["api"] = point_at(exchange.urls["api"], sandbox["binance"])
+        try:
+            await exchange.load_markets()
+            control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "status", "status": 418,
+                                                   "body": ban, "path": "/api/v3/ticker/24hr", "times": 1})
+            with pytest.raises(ccxt_async.DDoSProtection):
+                await exchange.fetch_ticker("BTC/USDT")
+        finally:
+            await exchange.close()
+
+    asyncio.run(ccxt_sees_ban())
 
 
 def test_fault_rate_limit(sandbox, control):

@@ -1,4 +1,5 @@
-"""Binance spot REST (api.binance.com): recorded payloads and time-shifted klines."""
+"""Binance spot REST (api.binance.com) and USD-M futures REST (fapi.binance.com) on one listener:
+recorded payloads and time-shifted klines."""
 
 from typing import Any
 
@@ -13,6 +14,8 @@ from sandbox.responses import json_response
 KLINE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
 # The ccxt fixture stores these wire integers as strings (see data/README.md); Binance sends numbers.
 TICKER_INT_FIELDS = ("openTime", "closeTime", "firstId", "lastId", "count")
+FAPI_DEPTH_INT_FIELDS = ("lastUpdateId", "E", "T")
+PREMIUM_INDEX_INT_FIELDS = ("nextFundingTime", "time")
 
 
 class BinanceError(Exception):
@@ -79,6 +82,11 @@ def _ticker_24hr() -> dict[str, Any]:
     return ticker
 
 
+def _with_ints(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of a recorded object with the named string fields turned back into JSON numbers."""
+    return {**record, **{field: int(record[field]) for field in fields}}
+
+
 def _one_or_many(request: Request, records: dict[str, Any]) -> Any:
     """Binance's ticker convention: `symbol` -> one object, `symbols` -> list, neither -> every symbol.
 
@@ -98,7 +106,7 @@ def _one_or_many(request: Request, records: dict[str, Any]) -> Any:
 
 
 def create_app(history: History) -> FastAPI:
-    """The Binance spot REST app."""
+    """The Binance spot + USD-M futures REST app."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     known = set(history.symbols)
     recorded_symbol = "BTCUSDT"
@@ -192,5 +200,42 @@ def create_app(history: History) -> FastAPI:
             and (end is None or r["T"] <= end)
         ]
         return json_response(rows[:limit] if (from_id is not None or start is not None) else rows[-limit:])
+
+    # USD-M futures (fapi.binance.com): ccxt's "linear" markets.
+
+    @app.get("/fapi/v1/ping")
+    async def fapi_ping() -> Response:
+        return json_response({})
+
+    @app.get("/fapi/v1/time")
+    async def fapi_time() -> Response:
+        return json_response({"serverTime": history.now_ms()})
+
+    @app.get("/fapi/v1/exchangeInfo")
+    async def fapi_exchange_info() -> Response:
+        return json_response(load_json("binance/fapi_exchangeInfo_subset_BTCUSDT_ETHUSDT.json"))
+
+    @app.get("/fapi/v1/premiumIndex")
+    async def fapi_premium_index(request: Request) -> Response:
+        # Mark price and funding rate: recorded for BTCUSDT only (see data/README.md).
+        record = _with_ints(load_json("binance/fapi_premiumIndex_BTCUSDT_ccxt_comment.json"), PREMIUM_INDEX_INT_FIELDS)
+        symbol = request.query_params.get("symbol")
+        if symbol is None:
+            return json_response([record])
+        if symbol != recorded_symbol:
+            raise _invalid_symbol()
+        return json_response(record)
+
+    @app.get("/fapi/v1/openInterest")
+    async def fapi_open_interest(request: Request) -> Response:
+        recorded(request)
+        return json_response(load_json("binance/fapi_openInterest_BTCUSDT.json"))
+
+    @app.get("/fapi/v1/depth")
+    async def fapi_depth(request: Request) -> Response:
+        recorded(request)
+        limit = _limit(request, 500, 1000)
+        book = _with_ints(load_json("binance/fapi_depth_BTCUSDT_limit5.json"), FAPI_DEPTH_INT_FIELDS)
+        return json_response({**book, "bids": book["bids"][:limit], "asks": book["asks"][:limit]})
 
     return app

@@ -1,6 +1,7 @@
-"""CoinGecko v3 (api.coingecko.com/api/v3): the recorded markets page and OHLC built from real history."""
+"""CoinGecko v3 (api.coingecko.com/api/v3): recorded pages, and OHLC / market charts built from real history."""
 
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,18 @@ ORDERS = {
 }
 
 
+SIMPLE_FLAGS = (
+    ("include_market_cap", "market_cap", "usd_market_cap"),
+    ("include_24hr_vol", "total_volume", "usd_24h_vol"),
+    ("include_24hr_change", "price_change_percentage_24h", "usd_24h_change"),
+)
+# Market charts: CoinGecko gives hourly points up to 90 days and daily ones beyond (5-minute ones for 1 day,
+# which the hourly history cannot give).
+HOURLY_MAX_DAYS = 90
+RECORDED_CHART_COIN = "bitcoin"
+RECORDED_CHART_DAYS = 7
+
+
 def _error(status: int, message: str) -> Response:
     return json_response({"error": message}, status_code=status)
 
@@ -34,6 +47,44 @@ def _int(request: Request, name: str, default: int) -> int | None:
         return int(raw)
     except ValueError:
         return None
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() == "true"
+
+
+def _days(raw: str) -> Decimal | None:
+    """Positive number of days, or None when invalid ("max" is handled by the caller)."""
+    try:
+        days = Decimal(raw)
+    except (InvalidOperation, ValueError):
+        return None
+    return days if days.is_finite() and days > 0 else None
+
+
+def chart_points(history: History, symbol: str, start: int, end: int, interval: str) -> list[list[float]]:
+    """[t, close] points of the shifted history between start and end (ms, inclusive).
+
+    Each complete candle is stamped with its close time; the candle in progress is stamped now,
+    so the last point of a window reaching the present is the current price.
+    """
+    length = INTERVALS[interval][0]
+    now = history.now_ms()
+    points = []
+    for candle in history.series(symbol, interval).select(start - length, end):
+        stamp = min(candle.t + length, now)
+        if start <= stamp <= end:
+            points.append([stamp, float(candle.c)])
+    return points
+
+
+def recorded_chart(history: History, days: Decimal) -> dict[str, list[list[float]]]:
+    """The recorded 7-day bitcoin chart shifted so its last point is now, cut to the last `days` days."""
+    chart = load_json("coingecko/coins_bitcoin_market_chart_usd_days7.json")
+    now = history.now_ms()
+    shift = now - chart["prices"][-1][0]
+    start = now - int(days * DAY)
+    return {key: [[t + shift, value] for t, value in rows if t + shift >= start] for key, rows in chart.items()}
 
 
 def ohlc_interval(days: int | None) -> str:
@@ -108,5 +159,80 @@ def create_app(history: History) -> FastAPI:
         rows = history.series(symbol, interval).select(start)
         # CoinGecko stamps each OHLC row with the candle's close time; prices are USDT served as usd.
         return json_response([[c.t + length, float(c.o), float(c.h), float(c.l), float(c.c)] for c in rows])
+
+    @app.get(PREFIX + "/coins/{coin_id}/market_chart")
+    async def market_chart(coin_id: str, request: Request) -> Response:
+        symbol = COIN_SYMBOLS.get(coin_id)
+        if symbol is None:
+            return _error(404, "coin not found")
+        q = request.query_params
+        if q.get("vs_currency", "").lower() != "usd":
+            return _error(400, "invalid vs_currency")
+        interval = q.get("interval", "")
+        if interval not in ("", "daily", "hourly"):
+            return _error(400, "invalid interval")
+        raw_days = q.get("days", "")
+        days = None if raw_days == "max" else _days(raw_days)
+        if days is None and raw_days != "max":
+            return _error(400, "invalid days")
+        if coin_id == RECORDED_CHART_COIN and days is not None and days <= RECORDED_CHART_DAYS and interval != "daily":
+            return json_response(recorded_chart(history, days))
+        daily = interval == "daily" or (interval != "hourly" and (days is None or days > HOURLY_MAX_DAYS))
+        now = history.now_ms()
+        start = 0 if days is None else now - int(days * DAY)
+        prices = chart_points(history, symbol, start, now, "1d" if daily else "1h")
+        # The history has no market cap, and CoinGecko's volume is a 24h all-exchange figure: both stay empty.
+        return json_response({"prices": prices, "market_caps": [], "total_volumes": []})
+
+    @app.get(PREFIX + "/coins/{coin_id}/market_chart/range")
+    async def market_chart_range(coin_id: str, request: Request) -> Response:
+        symbol = COIN_SYMBOLS.get(coin_id)
+        if symbol is None:
+            return _error(404, "coin not found")
+        q = request.query_params
+        if q.get("vs_currency", "").lower() != "usd":
+            return _error(400, "invalid vs_currency")
+        try:
+            start, end = int(Decimal(q.get("from", "")) * 1000), int(Decimal(q.get("to", "")) * 1000)
+        except (InvalidOperation, ValueError):
+            return _error(400, "invalid from or to")
+        if end < start:
+            return _error(400, "invalid from or to")
+        daily = end - start > HOURLY_MAX_DAYS * DAY
+        prices = chart_points(history, symbol, start, end, "1d" if daily else "1h")
+        return json_response({"prices": prices, "market_caps": [], "total_volumes": []})
+
+    @app.get(f"{PREFIX}/simple/price")
+    async def simple_price(request: Request) -> Response:
+        q = request.query_params
+        currencies = [c.strip().lower() for c in q.get("vs_currencies", "").split(",") if c.strip()]
+        # Derived from the recorded usd markets page, so usd is the only currency.
+        if not currencies or any(c != "usd" for c in currencies):
+            return _error(400, "invalid vs_currency")
+        wanted = [i.strip() for i in q.get("ids", "").split(",") if i.strip()]
+        if not wanted:
+            return _error(400, "missing ids")
+        by_id = {c["id"]: c for c in load_json("coingecko/coins_markets_usd_per100_page1.json")}
+        result = {}
+        for coin_id in wanted:
+            coin = by_id.get(coin_id)
+            if coin is None:
+                continue  # CoinGecko leaves unknown ids out
+            entry = {"usd": coin["current_price"]}
+            for flag, field, key in SIMPLE_FLAGS:
+                if _flag(request, flag):
+                    entry[key] = coin[field]
+            if _flag(request, "include_last_updated_at"):
+                entry["last_updated_at"] = int(datetime.fromisoformat(coin["last_updated"]).timestamp())
+            result[coin_id] = entry
+        return json_response(result)
+
+    @app.get(f"{PREFIX}/global")
+    async def global_stats() -> Response:
+        return json_response(load_json("coingecko/global.json"))
+
+    @app.get(f"{PREFIX}/coins/list")
+    async def coins_list() -> Response:
+        return json_response(load_json("coingecko/coins_list_subset.json"))
 
     return app

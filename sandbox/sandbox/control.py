@@ -1,6 +1,6 @@
 """Control API on the control port: health, faults and request counts."""
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
@@ -22,6 +22,8 @@ class FaultIn(BaseModel):
     retry_after: int = Field(1, ge=0)
     delay: float = Field(0.0, ge=0)
     times: int | None = Field(None, ge=1)
+    # JSON answered by status and rate_limit faults instead of the sandbox's error object.
+    body: Any = None
 
 
 def create_app(sandbox: "Sandbox") -> FastAPI:
@@ -41,7 +43,7 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     async def add_fault(fault: FaultIn) -> Response:
         if fault.upstream not in sandbox.upstreams:
             raise HTTPException(400, f"unknown upstream {fault.upstream!r}; served: {sorted(sandbox.upstreams)}")
-        added = sandbox.faults.add(**fault.model_dump())
+        added = sandbox.faults.add(**fault.model_dump(), retry_after_given="retry_after" in fault.model_fields_set)
         await sandbox.sync_listeners()
         return json_response({"id": added.id}, status_code=201)
 

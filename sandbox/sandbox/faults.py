@@ -4,12 +4,14 @@ import asyncio
 import itertools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
 MODES = ("status", "rate_limit", "delay", "malformed", "refuse")
+# Statuses that always carry Retry-After (Binance sends it with 429 and with the 418 of an IP ban).
+RETRY_AFTER_STATUSES = (418, 429)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -30,6 +32,10 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     times: int | None = None
+    # JSON to answer instead of the sandbox's own error object (status and rate_limit modes).
+    body: Any = None
+    # Whether the request set retry_after (then a status fault sends Retry-After whatever the status).
+    retry_after_given: bool = field(default=False, repr=False)
 
     def matches(self, upstream: str, path: str) -> bool:
         """Whether a request to upstream at path falls under this fault."""
@@ -37,7 +43,15 @@ class Fault:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view of the fault."""
-        return asdict(self)
+        view = asdict(self)
+        del view["retry_after_given"]
+        return view
+
+    def retry_after_header(self) -> list[tuple[bytes, bytes]]:
+        """Retry-After for a status fault: always for 418/429, otherwise only when retry_after was given."""
+        if self.status in RETRY_AFTER_STATUSES or self.retry_after_given:
+            return [(b"retry-after", str(self.retry_after).encode())]
+        return []
 
 
 class FaultStore:
@@ -157,9 +171,12 @@ class FaultLayer:
         if fault is None:
             await self.app(scope, receive, send)
         elif fault.mode == "status":
-            await _send_json(send, fault.status, {"error": f"sandbox fault {fault.id}: status {fault.status}"})
+            default = {"error": f"sandbox fault {fault.id}: status {fault.status}"}
+            await _send_json(send, fault.status, default if fault.body is None else fault.body,
+                             fault.retry_after_header())
         elif fault.mode == "rate_limit":
-            await _send_json(send, 429, {"error": f"sandbox fault {fault.id}: rate limited"},
+            default = {"error": f"sandbox fault {fault.id}: rate limited"}
+            await _send_json(send, 429, default if fault.body is None else fault.body,
                              [(b"retry-after", str(fault.retry_after).encode())])
         elif fault.mode == "delay":
             await asyncio.sleep(fault.delay)

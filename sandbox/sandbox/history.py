@@ -26,6 +26,9 @@ INTERVALS: dict[str, tuple[int, int, str]] = {
     "1w": (WEEK, MONDAY_ORIGIN, "1h"),
     # CoinGecko's OHLC granularity beyond 30 days (not a Binance interval).
     "4d": (4 * DAY, 0, "1h"),
+    # OKX's 1D and 1W bars (without the "utc" suffix) open at 00:00 Hong Kong time (UTC+8).
+    "1d@utc+8": (DAY, -8 * HOUR, "1h"),
+    "1w@utc+8": (WEEK, MONDAY_ORIGIN - 8 * HOUR, "1h"),
 }
 
 

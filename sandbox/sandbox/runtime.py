@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from sandbox import binance, coingecko, control, kucoin
+from sandbox import binance, coingecko, control, kucoin, okx
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
 from sandbox.history import History
@@ -12,7 +12,8 @@ from sandbox.ports import OFFSETS
 
 logger = logging.getLogger("sandbox")
 
-UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app}
+UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
+                 "okx": okx.create_app}
 
 
 def load_history() -> History:

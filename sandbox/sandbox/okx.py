@@ -1,0 +1,216 @@
+"""OKX v5 REST (www.okx.com): recorded payloads, derived listings and time-shifted candles."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from sandbox.fixtures import load_json
+from sandbox.history import INTERVALS, History
+from sandbox.responses import json_response
+
+# OKX bar -> sandbox interval. Bars with the "utc" suffix (what ccxt sends for >= 6h) open at 00:00 UTC,
+# the plain 1D/1W ones at 00:00 Hong Kong time.
+BARS = {
+    "1m": "1m", "5m": "5m", "15m": "15m", "1H": "1h", "4H": "4h",
+    "1D": "1d@utc+8", "1Dutc": "1d", "1W": "1w@utc+8", "1Wutc": "1w",
+}
+CANDLE_LIMITS = {"candles": (100, 300), "history-candles": (100, 100)}
+SWAP_SUFFIX = "-SWAP"
+RECORDED_SPOT = "BTC-USDT"
+RECORDED_SWAP = "BTC-USDT-SWAP"
+UNKNOWN_INSTRUMENT = ("51001", "Instrument ID or Spread ID doesn't exist.")
+
+
+class OkxError(Exception):
+    """An error answered in OKX's {"code", "data", "msg"} shape."""
+
+    def __init__(self, code: str, msg: str, status: int = 200) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+
+def to_okx_spot(binance_symbol: str) -> str:
+    """BTCUSDT -> BTC-USDT (the sandbox only has USDT pairs)."""
+    return binance_symbol.removesuffix("USDT") + "-USDT"
+
+
+def _ok(data: list[Any]) -> Response:
+    return json_response({"code": "0", "msg": "", "data": data})
+
+
+def _param_error(name: str) -> OkxError:
+    return OkxError("51000", f"Parameter {name} error", status=400)
+
+
+def _int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise _param_error(name)
+
+
+def spot_instruments(spot_ids: set[str]) -> list[dict[str, Any]]:
+    """SPOT listing derived from the recorded MARGIN rows of the same pairs (see data/README.md).
+
+    A MARGIN row and the SPOT row of one pair share instId, currencies, sizes and tick size; OKX fills
+    instFamily and uly only for margin and derivatives, so they are emptied here.
+    """
+    rows = []
+    for row in load_json("okx/public_instruments_MARGIN.json")["data"]:
+        if row["instId"] in spot_ids:
+            rows.append({**row, "instType": "SPOT", "instFamily": "", "uly": ""})
+    return rows
+
+
+def create_app(history: History) -> FastAPI:
+    """The OKX v5 REST app."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    spot = {to_okx_spot(s): s for s in history.symbols}
+    swaps = {inst + SWAP_SUFFIX for inst in spot}
+
+    @app.exception_handler(OkxError)
+    async def okx_error(_: Request, exc: OkxError) -> Response:
+        return json_response({"code": exc.code, "data": [], "msg": exc.msg}, status_code=exc.status)
+
+    def inst_id(request: Request, allowed: set[str]) -> str:
+        value = request.query_params.get("instId")
+        if not value:
+            raise OkxError("50014", "Parameter instId can not be empty", status=400)
+        if value not in allowed:
+            raise OkxError(*UNKNOWN_INSTRUMENT)
+        return value
+
+    def limit(request: Request, default: int, maximum: int) -> int:
+        value = _int(request, "limit")
+        if value is None:
+            return default
+        if value < 1:
+            raise _param_error("limit")
+        return min(value, maximum)
+
+    @app.get("/api/v5/public/time")
+    async def public_time() -> Response:
+        return _ok([{"ts": str(history.now_ms())}])
+
+    @app.get("/api/v5/public/instruments")
+    async def instruments(request: Request) -> Response:
+        kind = request.query_params.get("instType")
+        if kind == "SPOT":
+            rows = spot_instruments(set(spot))
+        elif kind == "SWAP":
+            rows = [r for r in load_json("okx/public_instruments_SWAP.json")["data"] if r["instId"] in swaps]
+        elif kind in ("MARGIN", "FUTURES", "OPTION"):
+            rows = []  # not recorded (ccxt only asks for the types in options.fetchMarkets.types)
+        else:
+            raise _param_error("instType")
+        wanted = request.query_params.get("instId")
+        if wanted:
+            rows = [r for r in rows if r["instId"] == wanted]
+        return _ok(rows)
+
+    @app.get("/api/v5/market/ticker")
+    async def ticker(request: Request) -> Response:
+        # Only the BTC-USDT spot ticker was recorded.
+        inst_id(request, {RECORDED_SPOT})
+        return json_response(load_json("okx/market_ticker_BTC-USDT.json"))
+
+    @app.get("/api/v5/market/tickers")
+    async def tickers(request: Request) -> Response:
+        kind = request.query_params.get("instType")
+        if kind not in ("SPOT", "SWAP", "FUTURES", "OPTION"):
+            raise _param_error("instType")
+        return _ok(load_json("okx/market_ticker_BTC-USDT.json")["data"] if kind == "SPOT" else [])
+
+    @app.get("/api/v5/market/books")
+    async def books(request: Request) -> Response:
+        inst = inst_id(request, {RECORDED_SPOT, RECORDED_SWAP})
+        size = _int(request, "sz") or 1
+        book = load_json(f"okx/market_books_{inst}_sz2.json")["data"][0]
+        # The recordings hold 2 levels per side; a larger sz cannot add levels.
+        return _ok([{**book, "asks": book["asks"][:size], "bids": book["bids"][:size]}])
+
+    @app.get("/api/v5/market/trades")
+    async def trades(request: Request) -> Response:
+        inst_id(request, {RECORDED_SPOT})
+        count = limit(request, 100, 500)
+        return _ok(load_json("okx/market_trades_BTC-USDT.json")["data"][:count])
+
+    async def candles(request: Request, kind: str) -> Response:
+        inst = inst_id(request, set(spot) | swaps)
+        bar = request.query_params.get("bar", "1m")
+        if bar not in BARS:
+            raise _param_error("bar")
+        count = limit(request, *CANDLE_LIMITS[kind])
+        after, before = _int(request, "after"), _int(request, "before")
+        if inst in swaps:
+            # No swap history: only the two recorded BTC-USDT-SWAP 1m rows exist (kept as recorded, not shifted).
+            recorded = (inst, bar) == (RECORDED_SWAP, "1m")
+            rows = load_json("okx/market_candles_BTC-USDT-SWAP.json")["data"] if recorded else []
+            rows = [r for r in rows
+                    if (after is None or int(r[0]) < after) and (before is None or int(r[0]) > before)]
+            return _ok(rows[:count])
+        interval = BARS[bar]
+        length = INTERVALS[interval][0]
+        # `after` = older than (exclusive), `before` = newer than (exclusive); newest first.
+        selected = history.series(spot[inst], interval).select(
+            None if before is None else before + 1, None if after is None else after - 1, count, from_end=True)
+        now = history.now_ms()
+        # [ts, o, h, l, c, vol (base), volCcy, volCcyQuote, confirm]: the history has no quote volume, so
+        # volCcy and volCcyQuote are "0"; confirm is "0" for the candle still in progress.
+        return _ok([[str(c.t), c.o, c.h, c.l, c.c, c.v, "0", "0", "0" if c.t + length > now else "1"]
+                    for c in reversed(selected)])
+
+    @app.get("/api/v5/market/candles")
+    async def market_candles(request: Request) -> Response:
+        return await candles(request, "candles")
+
+    @app.get("/api/v5/market/history-candles")
+    async def market_history_candles(request: Request) -> Response:
+        return await candles(request, "history-candles")
+
+    @app.get("/api/v5/public/funding-rate")
+    async def funding_rate(request: Request) -> Response:
+        inst_id(request, {RECORDED_SWAP})
+        # Derived from the newest recorded funding-rate-history row (see data/README.md).
+        rows = load_json("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
+        newest, previous = rows[0], rows[1]
+        interval = int(newest["fundingTime"]) - int(previous["fundingTime"])
+        return _ok([{
+            "fundingRate": newest["fundingRate"],
+            "fundingTime": newest["fundingTime"],
+            "instId": newest["instId"],
+            "instType": newest["instType"],
+            "nextFundingTime": str(int(newest["fundingTime"]) + interval),
+        }])
+
+    @app.get("/api/v5/public/funding-rate-history")
+    async def funding_rate_history(request: Request) -> Response:
+        inst_id(request, {RECORDED_SWAP})
+        count = limit(request, 100, 100)
+        after, before = _int(request, "after"), _int(request, "before")
+        rows = [r for r in load_json("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
+                if (after is None or int(r["fundingTime"]) < after)
+                and (before is None or int(r["fundingTime"]) > before)]
+        return _ok(rows[:count])
+
+    @app.get("/api/v5/public/open-interest")
+    async def open_interest(request: Request) -> Response:
+        kind = request.query_params.get("instType")
+        if kind not in ("SWAP", "FUTURES", "OPTION"):
+            raise _param_error("instType")
+        recorded = load_json("okx/public_open-interest_BTC-USDT-SWAP.json")
+        wanted = request.query_params.get("instId")
+        if wanted:
+            inst_id(request, {RECORDED_SWAP})
+            return json_response(recorded)
+        uly = request.query_params.get("uly") or request.query_params.get("instFamily")
+        rows = recorded["data"] if kind == "SWAP" and uly in (None, "", "BTC-USDT") else []
+        return _ok(rows)
+
+    return app
