@@ -3,7 +3,8 @@
 import time
 from enum import StrEnum
 
-from dm_shared.errors import UpstreamError, UpstreamRateLimitedError, UpstreamUnavailableError
+from dm_shared.errors import (UpstreamBudgetError, UpstreamError, UpstreamRateLimitedError,
+                              UpstreamUnavailableError)
 
 
 class BreakerState(StrEnum):
@@ -64,6 +65,10 @@ class CircuitBreaker:
             raise UpstreamUnavailableError(f"{self.name} is paused after repeated failures",
                                            details={"upstream": self.name, "retry_in": round(self.retry_in(), 1)})
 
+    def release(self) -> None:
+        """A call ended without an outcome (cancelled): let the next trial through."""
+        self._trial_running = False
+
     def record(self, error: Exception | None) -> None:
         """Count a finished call: only outages (no answer, 5xx, unreadable) open the breaker."""
         if error is not None and is_outage(error):
@@ -74,6 +79,6 @@ class CircuitBreaker:
 
 def is_outage(error: Exception) -> bool:
     """Whether an upstream error means the upstream is down rather than refusing one request."""
-    if not isinstance(error, UpstreamError) or isinstance(error, UpstreamRateLimitedError):
+    if not isinstance(error, UpstreamError) or isinstance(error, (UpstreamRateLimitedError, UpstreamBudgetError)):
         return False
     return error.details.get("status", 500) >= 500

@@ -66,6 +66,12 @@ class UpstreamRateLimitedError(UpstreamError):
         self.retry_after = retry_after
 
 
+class UpstreamBudgetError(UpstreamError):
+    """Our own budget for the upstream is spent: not called, so as not to break its published limit."""
+
+    code, status, message = "UPSTREAM_BUDGET_EXHAUSTED", 503, "Upstream rate budget spent"
+
+
 class UpstreamBadResponseError(UpstreamError):
     code, message = "UPSTREAM_BAD_RESPONSE", "Upstream sent a response that could not be read"
 

@@ -6,6 +6,7 @@ jittered backoff); timeouts are not retried, because the fallback chain is the f
 httpx failure is translated here, once, into the suite's UpstreamError tree.
 """
 
+import asyncio
 import email.utils
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ import orjson
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from dm_shared.breaker import CircuitBreaker
-from dm_shared.errors import (UpstreamBadResponseError, UpstreamError, UpstreamRateLimitedError,
+from dm_shared.budget import Budget
+from dm_shared.errors import (UpstreamBadResponseError, UpstreamBudgetError, UpstreamError, UpstreamRateLimitedError,
                               UpstreamTimeoutError, UpstreamUnavailableError)
 from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 
@@ -58,10 +60,17 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-class UpstreamClient:
-    """Pooled HTTP access to upstream APIs with timeouts, bounded retries and a breaker per upstream."""
+# How long an upstream is paused after a 429/418 that names no Retry-After.
+DEFAULT_PAUSE_SECONDS = 60.0
 
-    def __init__(self, *, max_connections: int = 100, transport: httpx.AsyncBaseTransport | None = None):
+
+class UpstreamClient:
+    """Pooled HTTP access to upstream APIs with timeouts, bounded retries, a breaker per upstream and,
+    when given, the shared rate budget."""
+
+    def __init__(self, *, budget: Budget | None = None, max_connections: int = 100,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.budget = budget
         self._http = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport, follow_redirects=False,
@@ -71,13 +80,16 @@ class UpstreamClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def get_json(self, upstream: Upstream, path: str, params: dict[str, Any] | None = None) -> Any:
+    async def get_json(self, upstream: Upstream, path: str, params: dict[str, Any] | None = None,
+                       cost: float = 1.0) -> Any:
         """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError."""
         breaker = upstream.breaker
         try:
             breaker.check()
-        except UpstreamUnavailableError:
-            UPSTREAM_CALLS.labels(upstream.name, "breaker_open").inc()
+            if self.budget is not None:
+                await self.budget.take(upstream.name, cost)
+        except (UpstreamUnavailableError, UpstreamRateLimitedError, UpstreamBudgetError) as exc:
+            UPSTREAM_CALLS.labels(upstream.name, exc.code.lower()).inc()
             raise
         try:
             async for attempt in AsyncRetrying(
@@ -91,6 +103,11 @@ class UpstreamClient:
             raise exc.error from exc
         except UpstreamError as exc:
             breaker.record(exc)
+            if isinstance(exc, UpstreamRateLimitedError) and self.budget is not None:
+                await self.budget.pause(upstream.name, exc.retry_after or DEFAULT_PAUSE_SECONDS)
+            raise
+        except asyncio.CancelledError:
+            breaker.release()
             raise
         breaker.record(None)
         return result
