@@ -118,6 +118,7 @@ def test_offline_market_points_every_upstream_at_the_sandbox(tmp_path) -> None:
     assert env["MARKET_COINGECKO_URL"] == f"http://127.0.0.1:{18900 + offsets['coingecko']}/api/v3"
     assert env["MARKET_BINANCE_URL"] == f"http://127.0.0.1:{18900 + offsets['binance']}"
     assert env["MARKET_KUCOIN_URL"] == f"http://127.0.0.1:{18900 + offsets['kucoin']}"
+    assert env["MARKET_OKX_URL"] == f"http://127.0.0.1:{18900 + offsets['okx']}"
     assert "MARKET_BINANCE_URL" not in Stack(tmp_path, offline=False, components=[]).env_for(
         "market"
     ).keys() - os.environ.keys()

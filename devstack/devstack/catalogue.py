@@ -223,19 +223,27 @@ SANDBOX = Component(
     offline_only=True,
 )
 
-SERVICES = (
-    uvicorn_service(
-        "market",
-        "market_svc",
-        port=8101,
-        gateway_var="GATEWAY_MARKET_URL",
-        upstreams={
-            "MARKET_COINGECKO_URL": ("coingecko", "/api/v3"),
-            "MARKET_BINANCE_URL": ("binance", ""),
-            "MARKET_KUCOIN_URL": ("kucoin", ""),
-        },
-    ),
+# name -> (package, default port, gateway variable, upstream variables)
+_SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
+    "market": ("market_svc", 8101, "GATEWAY_MARKET_URL", {
+        "MARKET_COINGECKO_URL": ("coingecko", "/api/v3"),
+        "MARKET_BINANCE_URL": ("binance", ""),
+        "MARKET_KUCOIN_URL": ("kucoin", ""),
+        "MARKET_OKX_URL": ("okx", ""),
+    }),
+}
+
+SERVICES = tuple(
+    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams)
+    for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
 )
+
+
+def replica(name: str, index: int) -> Component:
+    """Another instance of service `name` (`name-index`, default port + 10 * index), e.g. to test
+    how replicas share budgets and leases; the gateway keeps talking to the first."""
+    package, port, _, upstreams = _SERVICE_SPECS[name]
+    return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams)
 
 GATEWAY = Component(
     name="gateway",
