@@ -27,8 +27,10 @@ def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]]) 
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas[prefix + name] = schema
         for route in ROUTES:
-            if route.service == service and route.target in doc.get("paths", {}):
-                merged["paths"][route.path] = doc["paths"][route.target]
+            target = route.target + "{symbol}" if route.prefix else route.target
+            public = route.path + "{symbol}" if route.prefix else route.path
+            if route.service == service and target in doc.get("paths", {}):
+                merged["paths"][public] = doc["paths"][target]
     merged["components"]["schemas"] = schemas
     return merged
 

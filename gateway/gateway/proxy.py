@@ -13,7 +13,7 @@ from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedErro
 from dm_shared.logs import request_id
 
 from gateway.relabel import relabel
-from gateway.routes import BY_PATH, Route
+from gateway.routes import Route, match
 from gateway.services import ServiceClient, ServiceResponse
 
 _JSON = (b"content-type", b"application/json")
@@ -55,7 +55,7 @@ class ApiProxy:
         self.cache: Cache | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = BY_PATH.get(scope["path"]) if scope["type"] == "http" else None
+        route = match(scope["path"]) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)
             return
@@ -70,28 +70,31 @@ class ApiProxy:
             if scope["method"] != "GET":
                 status, body, headers = _error(MethodNotAllowedError(details={"allowed": ["GET"]}))
             else:
-                query = route.canonical_query(scope["query_string"])
-                answer = self._hot(route, query)
-                status, body, headers = answer or await self._serve(route, query, scope["dm.request_id"])
+                path, query = scope["path"], route.canonical_query(scope["query_string"])
+                key = f"{path}?{query}"
+                answer = self._hot(route, key)
+                status, body, headers = answer or await self._serve(
+                    route, route.target_for(path), query, key, scope["dm.request_id"])
             await send({"type": "http.response.start", "status": status,
                         "headers": [_JSON, (b"content-length", b"%d" % len(body)), *headers, *edge_headers]})
             await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
 
-    def _hot(self, route: Route, query: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+    def _hot(self, route: Route, key: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
         now = now_ms()
-        entry = self.cache.peek(f"{route.path}?{query}", now) if route.cache is not None else None
+        entry = self.cache.peek(key, now) if route.cache is not None else None
         if entry is None:
             return None
         return 200, relabel(entry, now=now, stale=False), [_HIT, (b"age", b"%d" % ((now - entry.fetched_at) // 1000))]
 
-    async def _serve(self, route: Route, query: str, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    async def _serve(self, route: Route, target: str, query: str, key: str,
+                     rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """Through the shared cache (single-flight, stale on failure) to the owning service."""
 
         async def fetch() -> bytes:
-            response = await self.services.get(route.service, route.target, query, request_id=rid)
+            response = await self.services.get(route.service, target, query, request_id=rid)
             if response.status_code != 200:
                 raise ServiceResponse(response.status_code, response.content, dict(response.headers))
             return response.content
@@ -100,7 +103,7 @@ class ApiProxy:
         try:
             if route.cache is None:
                 return 200, await fetch(), []
-            lookup = await self.cache.get_or_fetch(f"{route.path}?{query}", self.ttl(route.cache), fetch, _serve_stale)
+            lookup = await self.cache.get_or_fetch(key, self.ttl(route.cache), fetch, _serve_stale)
         except ServiceResponse as answer:
             return _passthrough(answer)
         except ApiError as exc:

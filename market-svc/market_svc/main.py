@@ -4,26 +4,30 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from dm_shared.app import create_service_app
 from dm_shared.breaker import BreakerState
+from dm_shared.budget import Budget
 from dm_shared.bus import Bus
 from dm_shared.envelope import JsonResponse, now_ms
 from dm_shared.health import DEGRADED, DOWN, OK, http_status, probe
 from dm_shared.logs import configure_logging
 from dm_shared.upstream import UpstreamClient
 
-from market_svc.api.routes import router
-from market_svc.service import MarketService
+from market_svc.api import derivatives, exchange, market, stats
 from market_svc.settings import get_settings
+from market_svc.sources import Sources
 
 log = logging.getLogger("market")
 
 
-async def _warm_markets(service: MarketService) -> None:
-    # Exchange market lists are needed to validate symbols; load them early, without holding up start-up.
-    for exchange in service.exchanges:
+async def _warm_markets(sources: Sources) -> None:
+    # Exchange market lists are needed to resolve symbols; load them early, without holding up start-up.
+    for exchange in sources.exchanges:
         try:
             await exchange.markets()
         except Exception as exc:  # logged and retried on first use
@@ -34,40 +38,48 @@ async def _warm_markets(service: MarketService) -> None:
 async def lifespan(app: FastAPI):
     settings = get_settings()
     configure_logging("market-svc", settings.log_level)
-    client = UpstreamClient()
-    service = MarketService(settings, client)
+    redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=0.3, socket_timeout=0.3,
+                              retry=Retry(NoBackoff(), 0))
+    budget = Budget(redis)
+    client = UpstreamClient(budget=budget)
+    sources = Sources(settings, client, budget)
     bus = Bus(settings.nats_url, name="market-svc")
     await bus.start()
-    warm = asyncio.create_task(_warm_markets(service))
-    app.state.service, app.state.bus = service, bus
+    warm = asyncio.create_task(_warm_markets(sources))
+    app.state.sources, app.state.bus, app.state.settings = sources, bus, settings
     try:
         yield
     finally:
         warm.cancel()
         await asyncio.gather(warm, return_exceptions=True)
         await bus.close()
-        await service.close()
+        await sources.close()
         await client.close()
+        await redis.aclose()
 
 
 def create_app() -> FastAPI:
     """The market-svc ASGI app."""
     app = create_service_app(title="market-svc", version="0.1.0", lifespan=lifespan,
-                             description="Market data: market list and OHLCV with fallback chains.")
-    app.include_router(router)
+                             description="Market data: lists, prices, candles, books, trades, statistics, "
+                                         "history and derivatives, each with a fallback chain.")
+    for router in (market.router, exchange.router, stats.router, derivatives.router):
+        app.include_router(router)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JsonResponse:
         """Sources (breaker state, key present) and the bus."""
-        service: MarketService = app.state.service
+        upstreams: Sources = app.state.sources
+        breakers = [("coingecko", upstreams.coingecko.upstream.breaker),
+                    *((e.name, e.breaker) for e in upstreams.exchanges),
+                    ("coinmarketcap", upstreams.cmc.upstream.breaker)]
         sources = {}
-        for name, breaker in [("coingecko", service.coingecko.upstream.breaker), ("binance", service.binance.breaker),
-                              ("kucoin", service.kucoin.breaker), ("coinmarketcap", service.cmc.upstream.breaker)]:
+        for name, breaker in breakers:
             state = breaker.state
             sources[name] = {"status": OK if state is BreakerState.CLOSED else DEGRADED, "breaker": state.value}
-        if not service.cmc.keyed:
+        if not upstreams.cmc.keyed:
             sources["coinmarketcap"] = {"status": "skipped", "reason": "MARKET_CMC_API_KEY is not set"}
-        for exchange in service.exchanges:
+        for exchange in upstreams.exchanges:
             sources[exchange.name]["markets"] = len(exchange.known_symbols())
         nats = await probe(app.state.bus.check)
         usable = any(s["status"] == OK for s in sources.values())

@@ -19,16 +19,23 @@ class MarketSettings(CommonSettings):
     # (a mirror, a proxy, the sandbox), because ccxt spreads one exchange over several hosts.
     binance_url: str | None = None
     kucoin_url: str | None = None
+    okx_url: str | None = None
     cmc_url: str = "https://pro-api.coinmarketcap.com"
     cmc_api_key: SecretStr | None = None
     upstream_timeout: float = 5.0
+    # Rate budget per upstream in its cost units per minute, shared by every replica through Redis.
+    # Defaults: CoinGecko and CoinMarketCap 30 calls/min (their free tiers); exchanges the limit ccxt
+    # encodes for them. Override e.g. MARKET_BUDGETS='{"coingecko": 500}' for a paid plan.
+    budgets: dict[str, float] = {}
+    # How long /price waits for its sources; a slower one is left out and listed as late.
+    price_budget_ms: float = 1000.0
     # Consecutive outages of one upstream before calls to it pause, and for how long.
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     markets_refresh_seconds: float = 3600.0
 
 
-    @field_validator("binance_url", "kucoin_url", "coingecko_api_key", "cmc_api_key", mode="before")
+    @field_validator("binance_url", "kucoin_url", "okx_url", "coingecko_api_key", "cmc_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value):
         # compose passes unset variables through as empty strings

@@ -12,16 +12,20 @@ import ccxt.async_support as ccxt_async
 import orjson
 
 from dm_shared.breaker import CircuitBreaker
-from dm_shared.errors import (InvalidSymbolError, UpstreamBadResponseError, UpstreamError,
+from dm_shared.budget import Budget
+from dm_shared.errors import (ApiError, InvalidSymbolError, UpstreamBadResponseError, UpstreamError,
                               UpstreamRateLimitedError, UpstreamTimeoutError, UpstreamUnavailableError)
 from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
+from dm_shared.upstream import DEFAULT_PAUSE_SECONDS, parse_retry_after
 
 log = logging.getLogger("market.exchange")
 
-# Spot markets only: by default ccxt also loads futures markets from each venue's futures hosts.
+# The market types loaded per venue: spot, plus the USDT-margined perpetuals where derivatives are read.
+# (By default ccxt loads every type, from hosts the suite never otherwise calls.)
 VENUE_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {"fetchMarkets": {"types": ["spot"]}},
+    "binance": {"fetchMarkets": {"types": ["spot", "linear"]}},
     "kucoin": {"fetchMarkets": {"types": ["spot"]}},
+    "okx": {"fetchMarkets": {"types": ["spot", "swap"]}},
 }
 
 
@@ -35,12 +39,25 @@ def rewrite_hosts(urls: Any, base_url: str) -> Any:
     return urls
 
 
+# Order-book depths a venue accepts, where it accepts only some; the nearest deeper one is asked for.
+VENUE_DEPTHS: dict[str, tuple[int, ...]] = {"kucoin": (20, 100)}
+
 _SERVER_STATUS = re.compile(r"\s(5\d\d)\s")
 
 
-def strict(exchange_class: type) -> type:
-    """`exchange_class` refusing a 2xx body that is not JSON: ccxt would hand the raw text to its parsers,
-    which then yield an empty, plausible-looking result instead of an error."""
+def suite_exchange(exchange_class: type, budget: Budget | None) -> type:
+    """`exchange_class` as the suite runs it.
+
+    - A 2xx body that is not JSON is refused: ccxt would hand the raw text to its parsers, which then
+      yield an empty, plausible-looking result instead of an error.
+    - Each request spends its ccxt cost (the venue's request weight) from the shared budget, instead of
+      ccxt's per-process throttle; a spent budget refuses the call at once.
+    """
+
+    async def throttle(self, cost=None):
+        if budget is None:
+            return await exchange_class.throttle(self, cost)
+        await budget.take(self.id, cost or 1)
 
     def on_rest_response(self, code, reason, url, method, response_headers, response_body, request_headers,
                          request_body):
@@ -52,16 +69,19 @@ def strict(exchange_class: type) -> type:
                 raise ccxt.BadResponse(f"{self.id} {method} {url} sent a body that is not JSON") from exc
         return body
 
-    return type(exchange_class.__name__, (exchange_class,), {"on_rest_response": on_rest_response})
+    return type(exchange_class.__name__, (exchange_class,),
+                {"on_rest_response": on_rest_response, "throttle": throttle})
 
 
-def _translate(venue: str, exc: Exception) -> Exception:
+def _translate(venue: str, exc: Exception, retry_after: float | None = None) -> ApiError:
+    if isinstance(exc, ApiError):  # the budget's own refusals pass through
+        return exc
     where = {"upstream": venue}
     text = str(exc)[:160]
     if isinstance(exc, ccxt.RequestTimeout):
         return UpstreamTimeoutError(f"{venue} did not answer in time", details=where)
     if isinstance(exc, ccxt.DDoSProtection):  # includes RateLimitExceeded: HTTP 429/418
-        return UpstreamRateLimitedError(f"{venue} rate limit reached", details=where)
+        return UpstreamRateLimitedError(f"{venue} rate limit reached", retry_after=retry_after, details=where)
     if isinstance(exc, ccxt.BadSymbol):
         return InvalidSymbolError(f"{venue} does not list this symbol", details=where)
     if isinstance(exc, ccxt.NetworkError):
@@ -84,9 +104,10 @@ class ExchangeAdapter:
     """One ccxt exchange with its markets, a breaker, and errors in the suite's terms."""
 
     def __init__(self, venue: str, *, base_url: str | None, timeout: float, breaker: CircuitBreaker,
-                 markets_ttl: float = 3600.0):
+                 budget: Budget | None = None, markets_ttl: float = 3600.0):
         self.name = venue
-        exchange_class = strict(getattr(ccxt_async, venue))
+        self.budget = budget
+        exchange_class = suite_exchange(getattr(ccxt_async, venue), budget)
         self.exchange: ccxt_async.Exchange = exchange_class(
             {"timeout": int(timeout * 1000), "options": VENUE_OPTIONS.get(venue, {})})
         if base_url:
@@ -104,10 +125,16 @@ class ExchangeAdapter:
         started = time.perf_counter()
         try:
             result = await make_call()
+        except asyncio.CancelledError:
+            self.breaker.release()
+            raise
         except Exception as exc:  # the adapter boundary: every ccxt failure becomes a suite error
-            error = _translate(self.name, exc)
+            headers = self.exchange.last_response_headers or {}
+            error = _translate(self.name, exc, parse_retry_after(headers.get("Retry-After")))
             self.breaker.record(error)
             UPSTREAM_CALLS.labels(self.name, error.code.lower()).inc()
+            if isinstance(error, UpstreamRateLimitedError) and not error.details.get("paused") and self.budget:
+                await self.budget.pause(self.name, error.retry_after or DEFAULT_PAUSE_SECONDS)
             raise error from exc
         finally:
             UPSTREAM_LATENCY.labels(self.name).observe(time.perf_counter() - started)
@@ -124,17 +151,30 @@ class ExchangeAdapter:
                 self._markets_loaded_at = time.monotonic()
         return self.exchange.markets
 
-    def known_symbols(self) -> list[str]:
-        """Spot symbols of the markets loaded so far (empty before the first load)."""
-        return sorted(s for s, m in (self.exchange.markets or {}).items() if m.get("spot"))
+    async def reload_markets(self) -> dict[str, Any]:
+        """The venue's market list fetched now (and kept for symbol checks)."""
+        async with self._markets_lock:
+            await self._call(lambda: self.exchange.load_markets(reload=True))
+            self._markets_loaded_at = time.monotonic()
+        return self.exchange.markets
 
-    async def require_symbol(self, symbol: str) -> None:
-        """INVALID_SYMBOL unless the venue lists `symbol` as a spot market."""
+    def known_symbols(self, kind: str = "spot") -> list[str]:
+        """Symbols of the loaded markets of one kind, `spot` or `swap` (empty before the first load)."""
+        return sorted(s for s, m in (self.exchange.markets or {}).items() if m.get(kind))
+
+    def spot_ids(self) -> dict[str, str]:
+        """Loaded spot markets: unified symbol -> the venue's own id."""
+        return {s: m["id"] for s, m in (self.exchange.markets or {}).items() if m.get("spot")}
+
+    async def require_symbol(self, symbol: str, kind: str = "spot") -> dict[str, Any]:
+        """The market of `symbol`, or INVALID_SYMBOL when the venue does not list it as `kind`."""
         markets = await self.markets()
-        if symbol not in markets or not markets[symbol].get("spot"):
+        market = markets.get(symbol)
+        if market is None or not market.get(kind):
             raise InvalidSymbolError(f"Symbol {symbol} is not supported",
                                      details={"symbol": symbol, "upstream": self.name,
-                                              "supported_symbols": self.known_symbols()})
+                                              "supported_symbols": self.known_symbols(kind)})
+        return market
 
     async def fetch_ohlcv(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
                           limit: int) -> list[list[Any]]:
@@ -156,3 +196,45 @@ class ExchangeAdapter:
         if not isinstance(tickers, dict):
             raise UpstreamBadResponseError(f"{self.name} tickers are not a mapping", details={"upstream": self.name})
         return tickers
+
+    async def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+        """The venue's 24h ticker of a spot pair."""
+        await self.require_symbol(symbol)
+        ticker = await self._call(lambda: self.exchange.fetch_ticker(symbol))
+        if not isinstance(ticker, dict) or not isinstance(ticker.get("last"), (int, float)):
+            raise UpstreamBadResponseError(f"{self.name} ticker has no last price", details={"upstream": self.name})
+        return ticker
+
+    async def fetch_order_book(self, symbol: str, limit: int) -> dict[str, Any]:
+        """Bids and asks of a spot pair, best first."""
+        await self.require_symbol(symbol)
+        depth = next((d for d in VENUE_DEPTHS.get(self.name, ()) if d >= limit), limit)
+        book = await self._call(lambda: self.exchange.fetch_order_book(symbol, depth))
+        if not isinstance(book, dict) or not isinstance(book.get("bids"), list) or not isinstance(book.get("asks"), list):
+            raise UpstreamBadResponseError(f"{self.name} order book has no sides", details={"upstream": self.name})
+        return book
+
+    async def fetch_trades(self, symbol: str, *, since: int | None, limit: int) -> list[dict[str, Any]]:
+        """Recent public trades of a spot pair, oldest first."""
+        await self.require_symbol(symbol)
+        trades = await self._call(lambda: self.exchange.fetch_trades(symbol, since=since, limit=limit))
+        if not isinstance(trades, list):
+            raise UpstreamBadResponseError(f"{self.name} trades are not a list", details={"upstream": self.name})
+        return trades
+
+    async def fetch_funding_rate(self, perpetual: str) -> dict[str, Any]:
+        """Current funding of a linear perpetual swap (ccxt symbol such as BTC/USDT:USDT)."""
+        await self.require_symbol(perpetual, "swap")
+        funding = await self._call(lambda: self.exchange.fetch_funding_rate(perpetual))
+        if not isinstance(funding, dict) or funding.get("fundingRate") is None:
+            raise UpstreamBadResponseError(f"{self.name} funding has no rate", details={"upstream": self.name})
+        return funding
+
+    async def fetch_open_interest(self, perpetual: str) -> dict[str, Any]:
+        """Open interest of a linear perpetual swap."""
+        await self.require_symbol(perpetual, "swap")
+        interest = await self._call(lambda: self.exchange.fetch_open_interest(perpetual))
+        if not isinstance(interest, dict) or (interest.get("openInterestAmount") is None
+                                              and interest.get("openInterestValue") is None):
+            raise UpstreamBadResponseError(f"{self.name} open interest is empty", details={"upstream": self.name})
+        return interest

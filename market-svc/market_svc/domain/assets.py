@@ -1,13 +1,61 @@
-"""Identity of the assets the aggregator sources know by id rather than by ticker."""
+"""The canonical asset registry: one asset per ticker, its CoinGecko id, and where it trades.
 
-# CoinGecko ids of major assets. A ticker alone is ambiguous on CoinGecko (many coins share one),
-# so only assets listed here are asked of it by symbol.
-COINGECKO_IDS: dict[str, str] = {
-    "BTC": "bitcoin", "ETH": "ethereum", "BNB": "binancecoin", "XRP": "ripple", "SOL": "solana",
-    "ADA": "cardano", "DOGE": "dogecoin", "TRX": "tron", "DOT": "polkadot", "LTC": "litecoin",
-    "BCH": "bitcoin-cash", "LINK": "chainlink", "AVAX": "avalanche-2", "XLM": "stellar", "ATOM": "cosmos",
-    "UNI": "uniswap", "ETC": "ethereum-classic", "XMR": "monero", "TON": "the-open-network",
-}
+A ticker alone is ambiguous (on CoinGecko many coins share `btc`), so each asset's identity is pinned
+here. Ids and names are CoinGecko's, as in its recorded /coins/markets page (top 40 by market cap).
+Which venues list which pairs, under which native ids, comes from the exchanges' own market lists.
+"""
 
-# Quote currencies CoinGecko prices in directly; USD stablecoins are served in USD and labelled so.
-USD_STABLECOINS = {"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI"}
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One asset: its ticker, name and CoinGecko id."""
+
+    symbol: str
+    name: str
+    coingecko_id: str
+
+
+ASSETS: dict[str, Asset] = {a.symbol: a for a in (
+    Asset("BTC", "Bitcoin", "bitcoin"), Asset("ETH", "Ethereum", "ethereum"), Asset("USDT", "Tether", "tether"),
+    Asset("BNB", "BNB", "binancecoin"), Asset("XRP", "XRP", "ripple"), Asset("USDC", "USDC", "usd-coin"),
+    Asset("STETH", "Lido Staked Ether", "staked-ether"), Asset("SOL", "Solana", "solana"),
+    Asset("ADA", "Cardano", "cardano"), Asset("DOGE", "Dogecoin", "dogecoin"), Asset("TRX", "TRON", "tron"),
+    Asset("TON", "Toncoin", "the-open-network"), Asset("MATIC", "Polygon", "matic-network"),
+    Asset("DOT", "Polkadot", "polkadot"), Asset("LTC", "Litecoin", "litecoin"),
+    Asset("WBTC", "Wrapped Bitcoin", "wrapped-bitcoin"), Asset("BCH", "Bitcoin Cash", "bitcoin-cash"),
+    Asset("LINK", "Chainlink", "chainlink"), Asset("SHIB", "Shiba Inu", "shiba-inu"), Asset("DAI", "Dai", "dai"),
+    Asset("AVAX", "Avalanche", "avalanche-2"), Asset("LEO", "LEO Token", "leo-token"),
+    Asset("TUSD", "TrueUSD", "true-usd"), Asset("UNI", "Uniswap", "uniswap"), Asset("XLM", "Stellar", "stellar"),
+    Asset("XMR", "Monero", "monero"), Asset("OKB", "OKB", "okb"), Asset("ETC", "Ethereum Classic", "ethereum-classic"),
+    Asset("BUSD", "BUSD", "binance-usd"), Asset("ATOM", "Cosmos Hub", "cosmos"), Asset("HBAR", "Hedera", "hedera-hashgraph"),
+    Asset("FIL", "Filecoin", "filecoin"), Asset("LDO", "Lido DAO", "lido-dao"),
+    Asset("ICP", "Internet Computer", "internet-computer"), Asset("CRO", "Cronos", "crypto-com-chain"),
+    Asset("QNT", "Quant", "quant-network"), Asset("MKR", "Maker", "maker"), Asset("APT", "Aptos", "aptos"),
+    Asset("VET", "VeChain", "vechain"), Asset("MNT", "Mantle", "mantle"),
+)}
+
+# Quote currencies a concatenated symbol (BTCUSDT) may end with, longest first.
+QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "DAI", "EUR", "BTC", "ETH", "BNB")
+# USD stablecoins: a price against them is reported as USD, and labelled so.
+USD_STABLECOINS = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI"})
+
+
+@dataclass
+class Listings:
+    """What the venues list, from their market lists: unified symbol -> the venue's own id."""
+
+    spot: dict[str, dict[str, str]] = field(default_factory=dict)  # venue -> {"BTC/USDT": "BTCUSDT"}
+
+    def bases(self) -> set[str]:
+        """Every base asset some venue lists, plus the registry's."""
+        listed = {symbol.split("/")[0] for symbols in self.spot.values() for symbol in symbols}
+        return listed | set(ASSETS)
+
+    def pairs(self) -> set[str]:
+        return {symbol for symbols in self.spot.values() for symbol in symbols}
+
+    def venues(self, pair: str) -> dict[str, str]:
+        """The venues listing `pair`, with each venue's own id for it."""
+        return {venue: symbols[pair] for venue, symbols in self.spot.items() if pair in symbols}

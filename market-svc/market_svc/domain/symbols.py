@@ -1,10 +1,12 @@
-"""Trading-pair symbols at the API edge (`BASE/QUOTE`) and the timeframes the suite serves."""
+"""Symbols at the API edge: the spellings users send, resolved to one pair; and the timeframes served."""
 
+import difflib
 import re
+from dataclasses import dataclass
 
 from dm_shared.errors import InvalidSymbolError
 
-_PAIR = re.compile(r"^([A-Z0-9]{1,15})/([A-Z0-9]{1,15})$")
+from market_svc.domain.assets import QUOTES
 
 # Spec 002 timeframes, in milliseconds.
 TIMEFRAMES: dict[str, int] = {
@@ -12,12 +14,54 @@ TIMEFRAMES: dict[str, int] = {
     "4h": 14_400_000, "1d": 86_400_000, "1w": 604_800_000,
 }
 
+_SHAPE = re.compile(r"^[A-Z0-9]{1,15}([/\-_][A-Z0-9]{1,15})?$")
+DEFAULT_QUOTE = "USDT"
 
-def to_pair(raw: str) -> tuple[str, str]:
-    """`(BASE, QUOTE)` from a `BASE/QUOTE` symbol, or INVALID_SYMBOL."""
-    match = _PAIR.match(raw.strip().upper())
-    if not match:
-        shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        raise InvalidSymbolError(f"Symbol {shown!r} is not a BASE/QUOTE pair such as BTC/USDT",
-                                 details={"symbol": shown})
-    return match.group(1), match.group(2)
+
+@dataclass(frozen=True)
+class Pair:
+    """A trading pair in the suite's one normalized form."""
+
+    base: str
+    quote: str
+
+    def __str__(self) -> str:
+        return f"{self.base}/{self.quote}"
+
+    @property
+    def perpetual(self) -> str:
+        """The ccxt symbol of the linear perpetual swap on this pair, e.g. BTC/USDT:USDT."""
+        return f"{self.base}/{self.quote}:{self.quote}"
+
+
+def _invalid(raw: str, reason: str, known: set[str] | None = None, guess: str | None = None) -> InvalidSymbolError:
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    details: dict = {"symbol": shown, "reason": reason}
+    if known and guess:
+        details["close_matches"] = difflib.get_close_matches(guess, sorted(known), n=5, cutoff=0.5)
+    return InvalidSymbolError(f"Symbol {shown!r} is not supported: {reason}", details=details)
+
+
+def parse_pair(raw: str, *, known_bases: set[str], default_quote: str = DEFAULT_QUOTE) -> Pair:
+    """`BTC`, `btc`, `BTC/USDT`, `BTC-USDT`, `BTC_USDT` or `BTCUSDT` as one Pair; INVALID_SYMBOL otherwise.
+
+    A bare ticker means that asset against `default_quote`. A concatenated symbol is split at a known
+    quote currency only when what precedes it is a known asset, so `BTCUSDT` never reads as `BTCUSD/T`.
+    """
+    text = raw.strip().upper()
+    if not _SHAPE.match(text):
+        raise _invalid(raw, "expected a ticker such as BTC or a pair such as BTC/USDT")
+    if any(sep in text for sep in "/-_"):
+        base, quote = re.split(r"[/\-_]", text)
+        if base not in known_bases:
+            raise _invalid(raw, f"unknown asset {base}", known_bases, base)
+        return Pair(base, quote)
+    if text in known_bases:
+        # A quote currency asked for on its own (USDT) is priced in USD, not against itself.
+        return Pair(text, "USD" if text == default_quote else default_quote)
+    for quote in QUOTES:
+        base = text[: -len(quote)]
+        if text.endswith(quote) and base in known_bases:
+            return Pair(base, quote)
+    raise _invalid(raw, "unknown asset", known_bases, text)
+

@@ -1,0 +1,57 @@
+"""Routes: the market list and candles."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from dm_shared.envelope import JsonResponse, success
+from dm_shared.errors import ValidationFailedError
+
+from market_svc.api.deps import SourcesDep, UnixMs
+from market_svc.domain import market
+from market_svc.domain.symbols import TIMEFRAMES
+from market_svc.schemas import ERRORS, MarketResponse, OhlcvResponse
+from market_svc.service.market import get_market
+from market_svc.service.ohlcv import get_ohlcv
+
+router = APIRouter(prefix="/v1")
+Timeframe = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]
+
+
+def check_currency(currency: str) -> str:
+    """A supported quote currency, lower-case, or VALIDATION_ERROR."""
+    currency = currency.lower()
+    if currency not in market.CURRENCIES:
+        raise ValidationFailedError(f"Currency {currency!r} is not supported",
+                                    details={"currency": currency, "supported": sorted(market.CURRENCIES)})
+    return currency
+
+
+@router.get("/market", responses={200: {"model": MarketResponse}, **ERRORS},
+            summary="Top cryptocurrencies with price, volume, market cap and all-time figures")
+async def market_list(
+    sources: SourcesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    sort: market.SortKey = "rank",
+    currency: Annotated[str, Query(min_length=3, max_length=5, description="Quote currency, e.g. usd, eur")] = "usd",
+    category: market.Category = "all",
+) -> JsonResponse:
+    currency = check_currency(currency)
+    items, provenance = await get_market(sources, limit=limit, sort=sort, currency=currency, category=category)
+    return JsonResponse(success(last_updated=market.newest(items), currency=currency, count=len(items),
+                                items=items, **provenance.to_fields()))
+
+
+@router.get("/ohlcv", responses={200: {"model": OhlcvResponse}, **ERRORS},
+            summary="Candles (OHLCV) of a trading pair for charting")
+async def ohlcv(
+    sources: SourcesDep,
+    symbol: Annotated[str, Query(min_length=1, max_length=32, description="Trading pair, e.g. BTC/USDT")],
+    timeframe: Timeframe,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: UnixMs = None,
+    until: UnixMs = None,
+) -> JsonResponse:
+    candles, provenance, pair = await get_ohlcv(sources, symbol=symbol, timeframe=timeframe, limit=limit,
+                                                since=since, until=until)
+    return JsonResponse(success(symbol=pair, timeframe=timeframe, data=candles, **provenance.to_fields()))

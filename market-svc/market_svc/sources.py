@@ -1,0 +1,64 @@
+"""Every upstream market-svc reads, opened once per process, and the symbols they list."""
+
+from dm_shared.breaker import CircuitBreaker
+from dm_shared.budget import Budget, Limit
+from dm_shared.errors import InvalidSymbolError
+from dm_shared.upstream import UpstreamClient
+
+from market_svc.adapters.cmc import CoinMarketCapAdapter
+from market_svc.adapters.coingecko import CoinGeckoAdapter
+from market_svc.adapters.exchange import ExchangeAdapter
+from market_svc.domain.assets import Listings
+from market_svc.domain.symbols import DEFAULT_QUOTE, Pair, parse_pair
+from market_svc.settings import MarketSettings
+
+
+# Published free-tier allowances, calls per minute.
+HTTP_LIMITS = {"coingecko": 30.0, "coinmarketcap": 30.0}
+
+
+class Sources:
+    """The adapters, in the spec's priority order for exchanges: Binance, KuCoin, OKX."""
+
+    def __init__(self, settings: MarketSettings, client: UpstreamClient, budget: Budget | None = None):
+        self.settings = settings
+        secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+        common = {"timeout": settings.upstream_timeout}
+
+        def breaker(name: str) -> CircuitBreaker:
+            return CircuitBreaker(name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
+
+        self.coingecko = CoinGeckoAdapter(client, base_url=settings.coingecko_url, breaker=breaker("coingecko"),
+                                          api_key=secret(settings.coingecko_api_key), **common)
+        self.cmc = CoinMarketCapAdapter(client, base_url=settings.cmc_url, breaker=breaker("coinmarketcap"),
+                                        api_key=secret(settings.cmc_api_key), **common)
+        venues = {"binance": settings.binance_url, "kucoin": settings.kucoin_url, "okx": settings.okx_url}
+        self.exchanges = [ExchangeAdapter(venue, base_url=url, breaker=breaker(venue), budget=budget,
+                                          markets_ttl=settings.markets_refresh_seconds, **common)
+                          for venue, url in venues.items()]
+        self.binance, self.kucoin, self.okx = self.exchanges
+        if budget is not None:
+            published = {**HTTP_LIMITS, **{e.name: 60_000 / e.exchange.rateLimit for e in self.exchanges}}
+            for name, per_minute in {**published, **settings.budgets}.items():
+                budget.meter(name, Limit(per_minute))
+
+    async def close(self) -> None:
+        for exchange in self.exchanges:
+            await exchange.close()
+
+    def listings(self) -> Listings:
+        """What the venues list, as far as their markets are loaded."""
+        return Listings(spot={e.name: e.spot_ids() for e in self.exchanges})
+
+    def resolve(self, raw: str) -> Pair:
+        """The pair a user's spelling means (BTC, btc, BTC-USDT, BTCUSDT ...); INVALID_SYMBOL lists the pairs served."""
+        return self.resolve_with_quote(raw, DEFAULT_QUOTE)
+
+    def resolve_with_quote(self, raw: str, default_quote: str) -> Pair:
+        """As `resolve`, with the quote a bare ticker (BTC) is priced in."""
+        listings = self.listings()
+        try:
+            return parse_pair(raw, known_bases=listings.bases(), default_quote=default_quote)
+        except InvalidSymbolError as exc:
+            exc.details["supported_symbols"] = sorted(listings.pairs())
+            raise
