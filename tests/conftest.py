@@ -9,17 +9,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from devstack import Stack
 
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
-# Short TTLs so expiry can be observed in seconds; a high breaker threshold so one test's injected
-# failures never pause an upstream for the next test (the breaker has its own unit tests).
+# Short TTLs so expiry can be observed in seconds; a high breaker threshold and CoinGecko budget so one
+# test's calls and injected failures never pause an upstream for the next test (the breaker and the
+# budget have tests of their own).
 SUITE_ENV = {
-    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2}),
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2}),
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
+    "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
+    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "LOG_LEVEL": "INFO",
 }
 
@@ -51,10 +55,18 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def running_suite(run_dir: Path) -> Iterator[Stack]:
+def running_suite(run_dir: Path, env: dict[str, str] | None = None, **stack_options) -> Iterator[Stack]:
     """The full offline suite: Redis, NATS, mongo-wire, sandbox, market-svc, gateway, traefik."""
-    with environment(SUITE_ENV), Stack(run_dir, offline=True) as stack:
+    with environment({**SUITE_ENV, **(env or {})}), Stack(run_dir, offline=True, **stack_options) as stack:
         yield stack
+
+
+def forget_rate_limits(stack: Stack) -> None:
+    """Drop every upstream budget and pause from the suite's Redis (a 429 test must not pause the next test)."""
+    with redis.Redis.from_url(stack.url("redis")) as r:
+        keys = r.keys("dm:budget:*") + r.keys("dm:pause:*")
+        if keys:
+            r.delete(*keys)
 
 
 class SandboxControl:
@@ -93,6 +105,7 @@ def sandbox(suite: Stack) -> Iterator[SandboxControl]:
     yield control
     control.clear()
     control.http.close()
+    forget_rate_limits(suite)
 
 
 @pytest.fixture

@@ -110,8 +110,10 @@ def test_ohlcv_falls_back_to_kucoin(api, sandbox, fault, code):
 def test_ohlcv_falls_back_to_coingecko_for_4h(api, sandbox):
     sandbox.fault("binance", mode="status", status=502, path="/api/v3/klines")
     sandbox.fault("kucoin", mode="status", status=502, path="/api/v1/market/candles")
+    sandbox.fault("okx", mode="status", status=502, path="/api/v5/market")
     body = api.get("/api/ohlcv", params={"symbol": "BTC/USDT", "timeframe": "4h", "limit": 12}).json()
-    assert body["source"] == "coingecko" and [f["source"] for f in body["provenance"]["failed"]] == ["binance", "kucoin"]
+    assert body["source"] == "coingecko"
+    assert [f["source"] for f in body["provenance"]["failed"]] == ["binance", "kucoin", "okx"]
     assert body["data"] and all(candle["v"] is None for candle in body["data"])
 
 

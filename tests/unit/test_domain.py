@@ -7,10 +7,11 @@ import pytest
 from dm_shared.breaker import BreakerState, CircuitBreaker
 from dm_shared.cache import TTL, Entry
 from dm_shared.errors import InvalidSymbolError, UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError
-from gateway.routes import BY_PATH
+from gateway.routes import match
 from market_svc.adapters.exchange import rewrite_hosts
 from market_svc.domain.ohlcv import select
-from market_svc.domain.symbols import to_pair
+from market_svc.domain.assets import ASSETS
+from market_svc.domain.symbols import Pair, parse_pair
 
 
 def test_cache_ttls_are_the_specs():
@@ -18,15 +19,32 @@ def test_cache_ttls_are_the_specs():
                    "stats": 300}
 
 
-@pytest.mark.parametrize("raw", ["btc/usdt", " BTC/USDT ", "BTC/USDT"])
-def test_pairs_normalize(raw):
-    assert to_pair(raw) == ("BTC", "USDT")
+KNOWN = set(ASSETS)
 
 
-@pytest.mark.parametrize("raw", ["BTC", "BTC/", "/USDT", "BTC/USDT/X", "B TC/USDT", ""])
-def test_malformed_pairs_are_invalid_symbols(raw):
+@pytest.mark.parametrize("raw", ["BTC", "btc", "BTC/USDT", "btc/usdt", " BTC/USDT ", "BTC-USDT", "BTC_USDT",
+                                 "BTCUSDT", "btcusdt"])
+def test_every_usual_spelling_is_the_same_pair(raw):
+    assert parse_pair(raw, known_bases=KNOWN) == Pair("BTC", "USDT")
+
+
+def test_concatenated_symbols_split_at_a_known_asset():
+    assert parse_pair("ETHBTC", known_bases=KNOWN) == Pair("ETH", "BTC")
+    assert parse_pair("SOLUSDC", known_bases=KNOWN) == Pair("SOL", "USDC")
+    assert parse_pair("ETH", known_bases=KNOWN, default_quote="EUR") == Pair("ETH", "EUR")
+
+
+@pytest.mark.parametrize("raw", ["", "BTC/", "/USDT", "BTC/USDT/X", "B TC/USDT", "БТЦ", "BTC/USDT'--", "../x",
+                                 "A" * 40, "BTC\x00"])
+def test_malformed_symbols_are_invalid(raw):
     with pytest.raises(InvalidSymbolError):
-        to_pair(raw)
+        parse_pair(raw, known_bases=KNOWN)
+
+
+def test_unknown_assets_come_with_close_matches():
+    with pytest.raises(InvalidSymbolError) as caught:
+        parse_pair("BTCC", known_bases=KNOWN)
+    assert "BTC" in caught.value.details["close_matches"]
 
 
 def test_select_keeps_window_order_and_limit():
@@ -66,6 +84,20 @@ def test_breaker_opens_on_outages_only_and_half_opens():
 
 
 def test_cache_key_ignores_undeclared_parameters_and_order():
-    route = BY_PATH["/api/ohlcv"]
+    route = match("/api/ohlcv")
     assert route.canonical_query(b"timeframe=1h&junk=1&symbol=BTC/USDT&limit=5&limit=7") == \
         "limit=7&symbol=BTC%2FUSDT&timeframe=1h"
+
+
+@pytest.mark.parametrize("path, target", [
+    ("/api/price/BTC", "/v1/price/BTC"),
+    ("/api/price/BTC/USDT", "/v1/price/BTC%2FUSDT"),
+    ("/api/history/price/../../health", "/v1/history/price/..%2F..%2Fhealth"),
+    ("/api/stats/dominance", "/v1/stats/dominance"),
+])
+def test_symbol_routes_forward_the_rest_encoded(path, target):
+    assert match(path).target_for(path) == target
+
+
+def test_unrouted_paths_do_not_match():
+    assert match("/api/price/") is None and match("/api/nothing") is None and match("/apix/market") is None
