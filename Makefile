@@ -24,8 +24,9 @@ demo: install         ## the suite with every upstream pointed at the sandbox (n
 test: install         ## every test, starting its own servers on free ports
 	$(PY) -m pytest -q
 
-bench: install        ## benchmarks (need wrk: apt-get install wrk)
-	$(PY) bench/gateway_cache.py
+bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in docs/benchmarks.md
+	$(PY) -m bench.gateway_cache
+	$(PY) -m bench.price_cache
 
 clean:
 	rm -rf .run $(VENV)

@@ -6,7 +6,7 @@ core 1. Each round runs bare then gateway back to back; the machine's speed drif
 shared host, so the headline is the median of the per-round ratios, next to the median requests/s, p50
 and p99 of each. The target is gateway >= 0.7x bare.
 
-    .venv/bin/python bench/gateway_cache.py [--seconds 5] [--rounds 9] [--connections 50] [--limit 100]
+    .venv/bin/python -m bench.gateway_cache [--seconds 5] [--rounds 9] [--connections 50] [--limit 100]
 """
 
 import argparse

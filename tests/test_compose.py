@@ -115,7 +115,8 @@ def test_service_environment_follows_the_contracts(config):
     market = config["services"]["market-svc"]["environment"]
     assert market["MARKET_COINGECKO_URL"] == "https://api.coingecko.com/api/v3"
     # Empty means each exchange's own hosts (all of them: spot and futures live on different hosts).
-    assert market["MARKET_BINANCE_URL"] == "" and market["MARKET_KUCOIN_URL"] == ""
+    assert market["MARKET_BINANCE_URL"] == market["MARKET_KUCOIN_URL"] == market["MARKET_OKX_URL"] == ""
+    assert market["MARKET_BUDGETS"] == ""  # empty means the published limits
     assert market["MARKET_COINGECKO_API_KEY"] == "" and market["MARKET_CMC_API_KEY"] == ""
 
 

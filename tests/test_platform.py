@@ -20,6 +20,12 @@ def test_openapi_merges_every_public_endpoint_with_parameters_and_schema(api):
     ref = ohlcv["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.rsplit("/", 1)[-1] in doc["components"]["schemas"]
     assert "/health" in doc["paths"]
+    price = doc["paths"]["/api/price/{symbol}"]["get"]
+    assert {p["name"] for p in price["parameters"]} == {"symbol", "convert", "include_24h"}
+    for path in ("/api/ticker/{symbol}", "/api/orderbook/{symbol}", "/api/trades/{symbol}", "/api/exchange-info",
+                 "/api/stats", "/api/stats/dominance", "/api/history/price/{symbol}",
+                 "/api/derivatives/funding/{symbol}", "/api/derivatives/open-interest/{symbol}"):
+        assert "200" in doc["paths"][path]["get"]["responses"], path
     assert "swagger" in api.get("/docs").text.lower()
 
 

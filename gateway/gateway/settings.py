@@ -11,7 +11,7 @@ from dm_shared.settings import CommonSettings
 class GatewaySettings(CommonSettings):
     """Where the services are and how the gateway treats them."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     market_url: str = "http://127.0.0.1:8101"
     service_timeout: float = 20.0

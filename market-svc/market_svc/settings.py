@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from dm_shared.settings import CommonSettings
@@ -11,7 +11,7 @@ from dm_shared.settings import CommonSettings
 class MarketSettings(CommonSettings):
     """Where market-svc finds its upstreams, and how patiently it calls them."""
 
-    model_config = SettingsConfigDict(env_prefix="MARKET_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MARKET_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None
@@ -33,13 +33,6 @@ class MarketSettings(CommonSettings):
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     markets_refresh_seconds: float = 3600.0
-
-
-    @field_validator("binance_url", "kucoin_url", "okx_url", "coingecko_api_key", "cmc_api_key", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value):
-        # compose passes unset variables through as empty strings
-        return None if value == "" else value
 
 
 @lru_cache

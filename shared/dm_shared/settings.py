@@ -12,7 +12,7 @@ def _env(name: str, default):
 class CommonSettings(BaseSettings):
     """Connection settings shared by every service of the suite."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_nested_delimiter="__", env_ignore_empty=True)
 
     redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     nats_url: str = _env("NATS_URL", "nats://127.0.0.1:4222")
