@@ -80,7 +80,7 @@ def main() -> None:
                 runs["bare"].append(wrk(bare_url, args.seconds, args.connections))
                 runs["gateway"].append(wrk(gateway_url, args.seconds, args.connections))
             results = {name: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for name, rs in runs.items()}
-            ratios = [g["rps"] / b["rps"] for b, g in zip(runs["bare"], runs["gateway"])]
+            ratios = [g["rps"] / b["rps"] for b, g in zip(runs["bare"], runs["gateway"], strict=True)]
         finally:
             bare.terminate()
             bare.wait()

@@ -27,11 +27,11 @@ log = logging.getLogger("market")
 
 async def _warm_markets(sources: Sources) -> None:
     # Exchange market lists are needed to resolve symbols; load them early, without holding up start-up.
-    for exchange in sources.exchanges:
+    for venue in sources.exchanges:
         try:
-            await exchange.markets()
+            await venue.markets()
         except Exception as exc:  # logged and retried on first use
-            log.warning("could not load %s markets yet: %s", exchange.name, exc)
+            log.warning("could not load %s markets yet: %s", venue.name, exc)
 
 
 @asynccontextmanager
@@ -79,8 +79,8 @@ def create_app() -> FastAPI:
             sources[name] = {"status": OK if state is BreakerState.CLOSED else DEGRADED, "breaker": state.value}
         if not upstreams.cmc.keyed:
             sources["coinmarketcap"] = {"status": "skipped", "reason": "MARKET_CMC_API_KEY is not set"}
-        for exchange in upstreams.exchanges:
-            sources[exchange.name]["markets"] = len(exchange.known_symbols())
+        for venue in upstreams.exchanges:
+            sources[venue.name]["markets"] = len(venue.known_symbols())
         nats = await probe(app.state.bus.check)
         usable = any(s["status"] == OK for s in sources.values())
         status = OK if usable and nats["status"] == OK else (DEGRADED if usable else DOWN)

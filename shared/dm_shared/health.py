@@ -23,15 +23,6 @@ async def probe(check: Callable[[], Awaitable[Any]], timeout: float = 1.0) -> di
     return result
 
 
-def overall(components: dict[str, dict[str, Any]], required: set[str]) -> str:
-    """`down` when a required component is down, `degraded` when any other is not ok, else `ok`."""
-    if any(components[name]["status"] == DOWN for name in required if name in components):
-        return DOWN
-    if any(c["status"] != OK for c in components.values()):
-        return DEGRADED
-    return OK
-
-
 def http_status(status: str) -> int:
     """503 only when down, so a degraded instance keeps taking traffic."""
     return 503 if status == DOWN else 200

@@ -55,7 +55,7 @@ class RequestMetrics:
         latency = HistogramMetricFamily("dm_http_request_seconds", "HTTP request latency", labels=["route"])
         for route, counts in list(self.buckets.items()):
             cumulative, running = [], 0
-            for bound, count in zip((*map(str, BUCKETS), "+Inf"), counts):
+            for bound, count in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
                 running += count
                 cumulative.append((bound, running))
             latency.add_metric([route], cumulative, self.sums[route])
