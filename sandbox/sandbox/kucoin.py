@@ -1,5 +1,6 @@
 """KuCoin spot REST (api.kucoin.com): recorded payloads, derived listings and time-shifted candles."""
 
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -7,22 +8,13 @@ from starlette.responses import Response
 
 from sandbox.fixtures import load_json
 from sandbox.history import History
-from sandbox.responses import json_response
+from sandbox.params import int_param
+from sandbox.responses import UpstreamError, answer_errors, code_msg_body, json_response
 
 OK = "200000"
 CANDLE_TYPES = {"1min": "1m", "5min": "5m", "15min": "15m", "1hour": "1h", "4hour": "4h", "1day": "1d", "1week": "1w"}
 MAX_CANDLES = 1500
 RECORDED_SYMBOL = "BTC-USDT"
-
-
-class KucoinError(Exception):
-    """An error answered in KuCoin's {"code", "msg"} shape."""
-
-    def __init__(self, code: str, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-        self.status = status
 
 
 def to_kucoin_symbol(binance_symbol: str) -> str:
@@ -34,14 +26,11 @@ def _ok(data: Any) -> Response:
     return json_response({"code": OK, "data": data})
 
 
-def _int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise KucoinError("400100", f"{name} invalid")
+def _invalid(name: str) -> UpstreamError:
+    return UpstreamError("400100", f"{name} invalid")
+
+
+_int = partial(int_param, invalid=_invalid)
 
 
 def create_app(history: History) -> FastAPI:
@@ -49,16 +38,14 @@ def create_app(history: History) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     pairs = {to_kucoin_symbol(s): s for s in history.symbols}
 
-    @app.exception_handler(KucoinError)
-    async def kucoin_error(_: Request, exc: KucoinError) -> Response:
-        return json_response({"code": exc.code, "msg": exc.msg}, status_code=exc.status)
+    answer_errors(app, code_msg_body)
 
     def symbol_of(request: Request, recorded_only: bool = False) -> str:
         symbol = request.query_params.get("symbol")
         if not symbol:
-            raise KucoinError("400100", "symbol invalid")
+            raise _invalid("symbol")
         if symbol not in pairs or (recorded_only and symbol != RECORDED_SYMBOL):
-            raise KucoinError("400100", "Unsupported trading pair.")
+            raise UpstreamError("400100", "Unsupported trading pair.")
         return symbol
 
     @app.get("/api/v1/timestamp")
@@ -105,7 +92,7 @@ def create_app(history: History) -> FastAPI:
         symbol = symbol_of(request)
         kind = request.query_params.get("type")
         if kind not in CANDLE_TYPES:
-            raise KucoinError("400100", "Unsupported type")
+            raise UpstreamError("400100", "Unsupported type")
         start_s, end_s = _int(request, "startAt", 0), _int(request, "endAt", 0)
         series = history.series(pairs[symbol], CANDLE_TYPES[kind])
         start = start_s * 1000 if start_s > 0 else None

@@ -1,5 +1,6 @@
 """OKX v5 REST (www.okx.com): recorded payloads, derived listings and time-shifted candles."""
 
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -7,7 +8,8 @@ from starlette.responses import Response
 
 from sandbox.fixtures import load_json
 from sandbox.history import INTERVALS, History
-from sandbox.responses import json_response
+from sandbox.params import int_param
+from sandbox.responses import UpstreamError, answer_errors, json_response
 
 # OKX bar -> sandbox interval. Bars with the "utc" suffix (what ccxt sends for >= 6h) open at 00:00 UTC,
 # the plain 1D/1W ones at 00:00 Hong Kong time.
@@ -19,17 +21,13 @@ CANDLE_LIMITS = {"candles": (100, 300), "history-candles": (100, 100)}
 SWAP_SUFFIX = "-SWAP"
 RECORDED_SPOT = "BTC-USDT"
 RECORDED_SWAP = "BTC-USDT-SWAP"
-UNKNOWN_INSTRUMENT = ("51001", "Instrument ID or Spread ID doesn't exist.")
+# OKX answers an unknown instrument with HTTP 200 and the error in the body.
+UNKNOWN_INSTRUMENT = ("51001", "Instrument ID or Spread ID doesn't exist.", 200)
 
 
-class OkxError(Exception):
-    """An error answered in OKX's {"code", "data", "msg"} shape."""
-
-    def __init__(self, code: str, msg: str, status: int = 200) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-        self.status = status
+def error_body(error: UpstreamError) -> dict[str, Any]:
+    """OKX's {"code", "data", "msg"} error body."""
+    return {"code": error.code, "data": [], "msg": error.msg}
 
 
 def to_okx_spot(binance_symbol: str) -> str:
@@ -41,18 +39,11 @@ def _ok(data: list[Any]) -> Response:
     return json_response({"code": "0", "msg": "", "data": data})
 
 
-def _param_error(name: str) -> OkxError:
-    return OkxError("51000", f"Parameter {name} error", status=400)
+def _param_error(name: str) -> UpstreamError:
+    return UpstreamError("51000", f"Parameter {name} error")
 
 
-def _int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise _param_error(name)
+_int = partial(int_param, invalid=_param_error)
 
 
 def spot_instruments(spot_ids: set[str]) -> list[dict[str, Any]]:
@@ -74,16 +65,14 @@ def create_app(history: History) -> FastAPI:
     spot = {to_okx_spot(s): s for s in history.symbols}
     swaps = {inst + SWAP_SUFFIX for inst in spot}
 
-    @app.exception_handler(OkxError)
-    async def okx_error(_: Request, exc: OkxError) -> Response:
-        return json_response({"code": exc.code, "data": [], "msg": exc.msg}, status_code=exc.status)
+    answer_errors(app, error_body)
 
     def inst_id(request: Request, allowed: set[str]) -> str:
         value = request.query_params.get("instId")
         if not value:
-            raise OkxError("50014", "Parameter instId can not be empty", status=400)
+            raise UpstreamError("50014", "Parameter instId can not be empty")
         if value not in allowed:
-            raise OkxError(*UNKNOWN_INSTRUMENT)
+            raise UpstreamError(*UNKNOWN_INSTRUMENT)
         return value
 
     def limit(request: Request, default: int, maximum: int) -> int:
