@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): requirements-dev.txt constraints.txt shared/pyproject.toml gateway/pyproject.toml \
-          market-svc/pyproject.toml sandbox/pyproject.toml devstack/pyproject.toml
+          market-svc/pyproject.toml stream-svc/pyproject.toml sandbox/pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt

@@ -1,0 +1,28 @@
+"""stream-svc settings (env prefix STREAM_)."""
+
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from dm_shared.settings import CommonSettings
+
+
+class StreamSettings(CommonSettings):
+    """Which symbols to stream, from where, and how patiently."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAM_", env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    binance_ws_url: str = "wss://stream.binance.com:9443"
+    symbols: list[str] = ["BTC/USDT", "ETH/USDT"]
+    # A feed silent for this long is restarted; reconnects back off up to the cap.
+    watchdog_seconds: float = 15.0
+    reconnect_max_seconds: float = 30.0
+    # JetStream retention of trades, so a consumer can replay recent ones.
+    trades_max_age_seconds: float = 3600.0
+    trades_max_messages: int = 1_000_000
+
+
+@lru_cache
+def get_settings() -> StreamSettings:
+    """The process's settings, read once from the environment."""
+    return StreamSettings()
