@@ -24,7 +24,7 @@ async def report(*, services: ServiceClient, cache: Cache, bus: Bus, mongo: Asyn
             detail = orjson.loads(response.content)
             if response.status_code != 200:
                 raise RuntimeError(f"{name} reports {detail.get('status', response.status_code)}")
-            return {"reported": detail.get("status"), "sources": detail.get("sources", {})}
+            return {"reported": detail.get("status"), **{k: detail[k] for k in ("sources", "feeds") if k in detail}}
         return check
 
     async def mongo_check() -> dict[str, Any]:

@@ -16,11 +16,13 @@ from dm_shared.envelope import JsonResponse, now_ms
 from dm_shared.health import http_status
 from dm_shared.logs import configure_logging
 
-from gateway import health
+from gateway import health, ws
 from gateway.openapi import OpenApiMerger
 from gateway.proxy import ApiProxy
 from gateway.services import ServiceClient
 from gateway.settings import get_settings
+from gateway.streams import Hub
+from gateway.ws import Limits
 
 
 class _Parts:
@@ -43,7 +45,27 @@ def create_app() -> ASGIApp:
         configure_logging("gateway", settings.log_level)
         parts.services = ServiceClient(settings.service_urls(), timeout=settings.service_timeout)
         parts.cache = Cache(settings.redis_url, stale_seconds=settings.cache_stale_seconds)
-        parts.bus = Bus(settings.nats_url, name="gateway")
+        hub_ref: list[Hub] = []
+
+        async def bus_down() -> None:
+            if hub_ref:
+                hub_ref[0].broadcast({"type": "status", "status": "degraded", "reason": "bus reconnecting",
+                                      "timestamp": now_ms()})
+
+        async def bus_up() -> None:
+            if hub_ref:
+                await hub_ref[0].resubscribe()
+                hub_ref[0].broadcast({"type": "status", "status": "ok", "timestamp": now_ms()})
+
+        parts.bus = Bus(settings.nats_url, name="gateway", on_down=bus_down, on_up=bus_up)
+        hub_ref.append(Hub(parts.bus))
+        app.state.hub, app.state.ws_connections = hub_ref[0], 0
+        app.state.ws_limits = Limits(
+            max_connections=settings.ws_max_connections, max_subscriptions=settings.ws_max_subscriptions,
+            max_message_bytes=settings.ws_max_message_bytes,
+            max_messages_per_second=settings.ws_max_messages_per_second,
+            heartbeat_seconds=settings.ws_heartbeat_seconds, idle_seconds=settings.ws_idle_seconds,
+            max_pending_trades=settings.ws_max_pending_trades, slow_seconds=settings.ws_slow_seconds)
         await parts.bus.start()
         parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
         parts.openapi = OpenApiMerger(parts.services)
@@ -79,5 +101,6 @@ def create_app() -> ASGIApp:
     async def get_docs():
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Dreammaker Crypto API")
 
+    app.include_router(ws.router)
     proxy = ApiProxy(app, ttl=settings.ttl, edge=Edge(cors_origins=settings.cors_origins))
     return proxy

@@ -14,11 +14,22 @@ class GatewaySettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     market_url: str = "http://127.0.0.1:8101"
+    stream_url: str = "http://127.0.0.1:8102"
     service_timeout: float = 20.0
     cache_stale_seconds: float = 900.0
     # Overrides of spec 002's TTL per data kind, e.g. GATEWAY_CACHE_TTL='{"market": 30}'.
     cache_ttl: dict[str, float] = {}
     cors_origins: list[str] = ["*"]
+    # WebSocket limits (GATEWAY_WS_...): connections per process, subscriptions per client, message size,
+    # client messages per second, heartbeat and idle close, trades a client may fall behind and for how long.
+    ws_max_connections: int = 10_000
+    ws_max_subscriptions: int = 50
+    ws_max_message_bytes: int = 4096
+    ws_max_messages_per_second: float = 20.0
+    ws_heartbeat_seconds: float = 30.0
+    ws_idle_seconds: float = 60.0
+    ws_max_pending_trades: int = 1000
+    ws_slow_seconds: float = 10.0
 
     def ttl(self, kind: str) -> float:
         """Seconds a value of `kind` stays fresh."""
@@ -26,7 +37,7 @@ class GatewaySettings(CommonSettings):
 
     def service_urls(self) -> dict[str, str]:
         """Base URL of each service, by the name the route table uses."""
-        return {"market": self.market_url}
+        return {"market": self.market_url, "stream": self.stream_url}
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
@@ -16,11 +17,13 @@ SCHEMA_VERSION = 1
 class Bus:
     """A NATS connection that never blocks start-up: publishing before it is up raises, health shows it."""
 
-    def __init__(self, url: str, *, name: str):
+    def __init__(self, url: str, *, name: str, on_down: Callable[[], Awaitable[None]] | None = None,
+                 on_up: Callable[[], Awaitable[None]] | None = None):
         self.url = url
         self.name = name
         self.nc: Client | None = None
         self._task: asyncio.Task | None = None
+        self._on_down, self._on_up = on_down, on_up
 
     @property
     def connected(self) -> bool:
@@ -35,8 +38,10 @@ class Bus:
             try:
                 self.nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=-1,
                                              reconnect_time_wait=1, connect_timeout=2,
-                                             allow_reconnect=True, error_cb=self._on_error)
+                                             allow_reconnect=True, error_cb=self._on_error,
+                                             disconnected_cb=self._disconnected, reconnected_cb=self._reconnected)
                 log.info("connected to NATS at %s", self.url)
+                await self._reconnected()
                 return
             except Exception as exc:  # nats-py raises several unrelated types on a failed first connect
                 log.warning("NATS not reachable (%s); retrying in %.1fs", exc, delay)
@@ -45,6 +50,15 @@ class Bus:
 
     async def _on_error(self, exc: Exception) -> None:
         log.debug("NATS client error: %s", exc)
+
+    async def _disconnected(self) -> None:
+        log.warning("NATS connection lost; reconnecting")
+        if self._on_down:
+            await self._on_down()
+
+    async def _reconnected(self) -> None:
+        if self._on_up:
+            await self._on_up()
 
     async def publish(self, subject: str, payload: dict[str, Any]) -> None:
         """Publish a JSON payload stamped with the schema version."""

@@ -1,0 +1,136 @@
+"""Fan-out of NATS subjects to websocket clients: one NATS subscription per channel and symbol, however
+many clients listen; a bounded outbox per client."""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import orjson
+
+from dm_shared.bus import Bus
+
+log = logging.getLogger("gateway.streams")
+
+# Documented channels (docs/asyncapi.yaml): the NATS subject a symbol's messages come from.
+CHANNELS: dict[str, str] = {
+    "ticker": "market.ticker.*.{pair}",
+    "trades": "market.trades.*.{pair}",
+}
+
+
+def to_client(channel: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The spec 002 update message for one bus message."""
+    if channel == "ticker":
+        data = {k: message.get(k) for k in ("symbol", "price", "change_24h", "volume_24h", "timestamp",
+                                             "exchange", "seq")}
+    else:
+        data = {k: message.get(k) for k in ("symbol", "price", "amount", "side", "timestamp", "id",
+                                             "exchange", "seq")}
+    return {"channel": channel, "data": data}
+
+
+class Outbox:
+    """What one client has yet to receive: the latest ticker per symbol (older ones are dropped), and
+    trades in order up to a bound (beyond it they are dropped and the gap announced)."""
+
+    def __init__(self, max_trades: int):
+        self.tickers: dict[str, bytes] = {}
+        self.trades: deque[bytes] = deque()
+        self.max_trades = max_trades
+        self.notices: list[bytes] = []
+        self.last_seq: dict[tuple[str, str, str], int] = {}
+        self.full_since: float | None = None
+        self.ready = asyncio.Event()
+
+    def offer(self, channel: str, message: dict[str, Any]) -> None:
+        data = message["data"]
+        key = (channel, data.get("exchange") or "", data["symbol"])
+        seq, last = data.get("seq"), self.last_seq.get(key)
+        if channel == "trades" and isinstance(seq, int) and last is not None and seq > last + 1:
+            self.notice({"type": "gap", "channel": channel, "symbol": data["symbol"], "exchange": key[1],
+                         "from_seq": last + 1, "to_seq": seq - 1, "missed": seq - last - 1, "reason": "upstream"})
+        if isinstance(seq, int):
+            self.last_seq[key] = seq
+        if channel == "ticker":
+            self.tickers[data["symbol"]] = orjson.dumps(message)
+        elif len(self.trades) >= self.max_trades:
+            self.notice({"type": "gap", "channel": channel, "symbol": data["symbol"], "exchange": key[1],
+                         "from_seq": seq, "to_seq": seq, "missed": 1, "reason": "client too slow"})
+            self.full_since = self.full_since or time.monotonic()
+        else:
+            self.trades.append(orjson.dumps(message))
+            self.full_since = None
+        self.ready.set()
+
+    def notice(self, message: dict[str, Any]) -> None:
+        self.notices.append(orjson.dumps(message))
+        self.ready.set()
+
+    def drain(self) -> list[bytes]:
+        """Everything pending, notices first, and empty the box."""
+        batch = [*self.notices, *self.tickers.values(), *self.trades]
+        self.notices.clear()
+        self.tickers.clear()
+        self.trades.clear()
+        self.ready.clear()
+        return batch
+
+
+class Hub:
+    """Subscribes to NATS on the first listener of a channel and symbol, and unsubscribes after the last."""
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self._listeners: defaultdict[tuple[str, str], set[Outbox]] = defaultdict(set)
+        self._subscriptions: dict[tuple[str, str], Any] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self._subscriptions)
+
+    async def join(self, outbox: Outbox, channel: str, symbol: str) -> None:
+        key = (channel, symbol)
+        async with self._lock:
+            self._listeners[key].add(outbox)
+            if key not in self._subscriptions and self.bus.connected:
+                await self._subscribe(key)
+
+    async def leave(self, outbox: Outbox, channel: str, symbol: str) -> None:
+        key = (channel, symbol)
+        async with self._lock:
+            self._listeners[key].discard(outbox)
+            if not self._listeners[key]:
+                del self._listeners[key]
+                subscription = self._subscriptions.pop(key, None)
+                if subscription is not None:
+                    await subscription.unsubscribe()
+
+    async def resubscribe(self) -> None:
+        """After the bus (re)connects: subscribe every channel and symbol somebody listens to."""
+        async with self._lock:
+            for key in list(self._listeners):
+                if key not in self._subscriptions:
+                    await self._subscribe(key)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """A notice to every listening client (e.g. the bus went away)."""
+        for outbox in {o for listeners in self._listeners.values() for o in listeners}:
+            outbox.notice(message)
+
+    async def _subscribe(self, key: tuple[str, str]) -> None:
+        channel, symbol = key
+        subject = CHANNELS[channel].format(pair=symbol.replace("/", "-"))
+
+        async def deliver(msg) -> None:
+            try:
+                message = to_client(channel, orjson.loads(msg.data))
+            except (orjson.JSONDecodeError, AttributeError):
+                log.warning("unreadable message on %s", msg.subject)
+                return
+            for outbox in tuple(self._listeners.get(key, ())):
+                outbox.offer(channel, message)
+
+        self._subscriptions[key] = await self.bus.nc.subscribe(subject, cb=deliver)

@@ -1,0 +1,192 @@
+"""WebSocket endpoints: /ws/ticker, /ws/trades (spec 002 section 8) and /ws for any documented channel.
+
+Close codes: 1000 normal, 1008 flood or policy, 1009 message too big, 1013 too many connections,
+4000 client silent past the idle limit, 4008 client too slow to keep up.
+"""
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from dm_shared.envelope import error_body, now_ms
+
+from gateway.streams import CHANNELS, Hub, Outbox
+
+router = APIRouter()
+_PAIR = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
+CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY = 4000, 4008, 1008, 1009, 1013
+
+
+@dataclass
+class Limits:
+    """Per-connection limits (gateway settings)."""
+
+    max_connections: int = 10_000
+    max_subscriptions: int = 50
+    max_message_bytes: int = 4096
+    max_messages_per_second: float = 20.0
+    heartbeat_seconds: float = 30.0
+    idle_seconds: float = 60.0
+    max_pending_trades: int = 1000
+    slow_seconds: float = 10.0
+
+
+class Session:
+    """One client connection: its subscriptions, its outbox, its limits."""
+
+    def __init__(self, ws: WebSocket, hub: Hub, limits: Limits, channels: tuple[str, ...]):
+        self.ws, self.hub, self.limits, self.channels = ws, hub, limits, channels
+        self.outbox = Outbox(limits.max_pending_trades)
+        self.subscribed: set[tuple[str, str]] = set()
+        self.last_heard = time.monotonic()
+        self.window_start, self.window_count = time.monotonic(), 0
+
+    async def send(self, message: dict) -> None:
+        await self.ws.send_text(orjson.dumps(message).decode())
+
+    async def error(self, code: str, message: str, **details) -> None:
+        await self.send({"type": "error", **error_body(code, message, details)})
+
+    def flooding(self) -> bool:
+        now = time.monotonic()
+        if now - self.window_start >= 1.0:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        return self.window_count > self.limits.max_messages_per_second
+
+    async def handle(self, text: str) -> None:
+        """Apply one client message."""
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await self.error("INVALID_MESSAGE", "Messages are JSON objects")
+            return
+        if not isinstance(message, dict):
+            await self.error("INVALID_MESSAGE", "Messages are JSON objects")
+            return
+        action = message.get("action")
+        if action == "ping":
+            await self.send({"type": "pong", "timestamp": now_ms()})
+            return
+        if action not in ("subscribe", "unsubscribe"):
+            await self.error("INVALID_ACTION", "action is subscribe, unsubscribe or ping", action=str(action)[:32])
+            return
+        channel = message.get("channel", self.channels[0] if len(self.channels) == 1 else None)
+        if channel not in self.channels:
+            await self.error("INVALID_CHANNEL", "Unknown channel on this endpoint", channels=list(self.channels))
+            return
+        raw = message.get("symbols")
+        if not isinstance(raw, list) or not raw or len(raw) > self.limits.max_subscriptions:
+            await self.error("INVALID_SYMBOLS", f"symbols is a list of 1 to {self.limits.max_subscriptions} pairs")
+            return
+        pairs = []
+        for symbol in raw:
+            match = _PAIR.match(symbol.strip().upper()) if isinstance(symbol, str) else None
+            if not match:
+                await self.error("INVALID_SYMBOL", "Symbols are pairs such as BTC/USDT", symbol=str(symbol)[:40])
+                return
+            pairs.append(f"{match.group(1)}/{match.group(2)}")
+        if action == "subscribe":
+            if len(self.subscribed | {(channel, p) for p in pairs}) > self.limits.max_subscriptions:
+                await self.error("TOO_MANY_SUBSCRIPTIONS", "Subscription limit reached",
+                                 limit=self.limits.max_subscriptions)
+                return
+            for pair in pairs:
+                if (channel, pair) not in self.subscribed:
+                    self.subscribed.add((channel, pair))
+                    await self.hub.join(self.outbox, channel, pair)
+            await self.send({"type": "subscribed", "channel": channel, "symbols": pairs})
+        else:
+            for pair in pairs:
+                if (channel, pair) in self.subscribed:
+                    self.subscribed.discard((channel, pair))
+                    await self.hub.leave(self.outbox, channel, pair)
+            await self.send({"type": "unsubscribed", "channel": channel, "symbols": pairs})
+
+    async def close_all(self) -> None:
+        for channel, pair in list(self.subscribed):
+            await self.hub.leave(self.outbox, channel, pair)
+        self.subscribed.clear()
+
+
+async def _writer(session: Session) -> int | None:
+    """Sends the outbox as it fills; returns a close code when the client is too slow."""
+    outbox = session.outbox
+    while True:
+        await outbox.ready.wait()
+        if outbox.full_since and time.monotonic() - outbox.full_since > session.limits.slow_seconds:
+            return CLOSE_SLOW
+        for frame in outbox.drain():
+            await session.ws.send_text(frame.decode())
+
+
+async def _heartbeat(session: Session) -> int | None:
+    """A heartbeat every interval; returns the idle close code when the client has been silent too long."""
+    while True:
+        await asyncio.sleep(session.limits.heartbeat_seconds)
+        if time.monotonic() - session.last_heard > session.limits.idle_seconds:
+            return CLOSE_IDLE
+        await session.send({"type": "heartbeat", "timestamp": now_ms()})
+
+
+async def _reader(session: Session) -> int | None:
+    while True:
+        text = await asyncio.wait_for(session.ws.receive_text(), timeout=session.limits.idle_seconds)
+        session.last_heard = time.monotonic()
+        if len(text.encode()) > session.limits.max_message_bytes:
+            await session.error("MESSAGE_TOO_BIG", "Message over the size limit", limit=session.limits.max_message_bytes)
+            return CLOSE_TOO_BIG
+        if session.flooding():
+            await session.error("FLOOD", "Too many messages", limit_per_second=session.limits.max_messages_per_second)
+            return CLOSE_FLOOD
+        await session.handle(text)
+
+
+async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
+    """Run one client connection until it ends, either side."""
+    state = ws.app.state
+    hub, limits = state.hub, state.ws_limits
+    if state.ws_connections >= limits.max_connections:
+        await ws.close(code=CLOSE_BUSY, reason="too many connections")
+        return
+    await ws.accept()
+    state.ws_connections += 1
+    session = Session(ws, hub, limits, channels)
+    tasks = [asyncio.create_task(coro) for coro in (_reader(session), _writer(session), _heartbeat(session))]
+    try:
+        await session.send({"type": "connection", "status": "connected", "channels": list(channels),
+                            "heartbeat_seconds": limits.heartbeat_seconds, "idle_seconds": limits.idle_seconds})
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finished = done.pop()
+        code = None if finished.exception() else finished.result()
+        if isinstance(finished.exception(), asyncio.TimeoutError):
+            code = CLOSE_IDLE
+        if code is not None:
+            await ws.close(code=code)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await session.close_all()
+        state.ws_connections -= 1
+
+
+@router.websocket("/ws/ticker")
+async def ws_ticker(ws: WebSocket) -> None:
+    await serve(ws, ("ticker",))
+
+
+@router.websocket("/ws/trades")
+async def ws_trades(ws: WebSocket) -> None:
+    await serve(ws, ("trades",))
+
+
+@router.websocket("/ws")
+async def ws_any(ws: WebSocket) -> None:
+    await serve(ws, tuple(CHANNELS))
