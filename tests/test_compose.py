@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 TRAEFIK_TEMPLATE = REPO / "deploy" / "traefik" / "dynamic.yml.tmpl"
-PYTHON_SERVICES = ("gateway", "market-svc")
+PYTHON_SERVICES = ("gateway", "market-svc", "stream-svc")
 
 
 def compose_binary() -> Path:

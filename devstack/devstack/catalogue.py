@@ -127,14 +127,21 @@ def uvicorn_service(
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
     `upstreams` maps an env var to (sandbox upstream, path suffix); in offline mode the var
-    points at that sandbox listener, otherwise the service keeps its own default.
+    points at that sandbox listener, otherwise the service keeps its own default. A suffix
+    starting with `ws:` asks for the listener's websocket URL (`ws://host:port` + the rest).
     """
     upstreams = dict(upstreams or {})
+
+    def url(stack: Stack, upstream: str, suffix: str) -> str:
+        base = sandbox_url(stack, upstream)
+        if suffix.startswith("ws:"):
+            return "ws" + base.removeprefix("http") + suffix.removeprefix("ws:")
+        return base + suffix
 
     def env(stack: Stack) -> dict[str, str]:
         if not stack.offline:
             return {}
-        return {var: sandbox_url(stack, up) + suffix for var, (up, suffix) in upstreams.items()}
+        return {var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}
 
     return Component(
         name=name,
@@ -230,6 +237,9 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
         "MARKET_BINANCE_URL": ("binance", ""),
         "MARKET_KUCOIN_URL": ("kucoin", ""),
         "MARKET_OKX_URL": ("okx", ""),
+    }),
+    "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
+        "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
 }
 
