@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 import ccxt.async_support as ccxt_async
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
 from sandbox.ports import OFFSETS
 
@@ -554,3 +557,238 @@ def test_request_counts_are_exact(sandbox, control):
     assert filtered.json() == {"total": 3, "by_upstream": {"binance": {"/api/v3/klines": 3}}}
     control.delete("/_sandbox/requests")
     assert control.get("/_sandbox/requests").json() == {"total": 0, "by_upstream": {}}
+
+
+# Binance websocket market streams on the binance listener.
+
+TRADE_FIELDS = ["e", "E", "s", "t", "p", "q", "T", "m", "M"]
+DAY = 24 * HOUR
+
+
+def ws_url(sandbox, path: str) -> str:
+    return "ws" + sandbox["binance"].removeprefix("http") + path
+
+
+def binance_ws(sandbox, path: str):
+    # proxy=None: a proxy from the environment must not carry a connection to 127.0.0.1.
+    return ws_connect(ws_url(sandbox, path), proxy=None, open_timeout=5)
+
+
+async def recv_json(ws: ClientConnection, timeout: float = 2.0):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def collect(ws: ClientConnection, done, timeout: float = 4.0) -> list:
+    """Messages until done(messages) holds."""
+    messages: list = []
+    deadline = time.monotonic() + timeout
+    while not done(messages):
+        messages.append(await recv_json(ws, max(0.01, deadline - time.monotonic())))
+    return messages
+
+
+async def receive_for(ws: ClientConnection, seconds: float) -> list:
+    """Every message that arrives within `seconds`."""
+    messages: list = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            messages.append(await recv_json(ws, left))
+        except TimeoutError:
+            break
+    return messages
+
+
+async def until_closed(ws: ClientConnection) -> ConnectionClosed:
+    """Read (and discard what is buffered) until the connection ends; the exception the client saw."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), 3)
+    return closed.value
+
+
+def wait_for_connections(control: httpx.Client, count: int) -> dict:
+    deadline = time.monotonic() + 3
+    while (state := control.get("/_sandbox/streams").json())["connections"] != count:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.02)
+    return state
+
+
+def of_stream(messages: list, name: str) -> list:
+    return [m["data"] for m in messages if m.get("stream") == name]
+
+
+@pytest.fixture
+def streams(control):
+    """Streams at 20 messages per second per stream for the test, back to the default 1 afterwards."""
+    assert control.post("/_sandbox/streams", json={"rate": 20}).json()["rate"] == 20
+    wait_for_connections(control, 0)
+    yield control
+    control.post("/_sandbox/streams", json={"rate": 1})
+
+
+def assert_replayed_trades(events: list, recording: list[dict], symbol: str) -> None:
+    """Consecutive ids; price, quantity and side of the recorded trade the id falls on, cycling."""
+    first = recording[0]["id"]
+    span = recording[-1]["id"] - first + 1
+    ids = [e["t"] for e in events]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    for event in events:
+        assert list(event) == TRADE_FIELDS and (event["e"], event["s"]) == ("trade", symbol)
+        source = recording[(event["t"] - first) % span]
+        assert (event["p"], event["q"], event["m"], event["M"]) == (
+            source["price"], source["qty"], source["isBuyerMaker"], source["isBestMatch"])
+        assert event["T"] == event["E"] and abs(event["E"] - now_ms()) < 5_000
+
+
+def ticker_candle(event: dict, rows: list[dict[str, str]]) -> int:
+    """Index of the hourly CSV row whose close the ticker replays; its o/h/l/v/x are those of the 24 rows
+    ending there."""
+    matches = []
+    for last in range(len(rows) - 168, len(rows)):
+        window = rows[last - 23: last + 1]
+        if (window[-1]["c"], window[0]["o"], rows[last - 24]["c"]) != (event["c"], event["o"], event["x"]):
+            continue
+        if Decimal(event["h"]) != max(Decimal(r["h"]) for r in window):
+            continue
+        if Decimal(event["l"]) != min(Decimal(r["l"]) for r in window):
+            continue
+        if Decimal(event["v"]) == sum(Decimal(r["v"]) for r in window):
+            matches.append(last)
+    assert matches, event
+    return matches[0]
+
+
+def test_binance_ws_combined_stream_trades_and_tickers(sandbox, streams):
+    control = streams
+    recording = recorded("binance/trades_BTCUSDT.json")
+    layout = list(recorded("binance/ws_24hrTicker_BNBBTC_docs_example.json"))
+    rows = csv_rows("BTCUSDT")
+
+    async def run():
+        async with binance_ws(sandbox, "/stream?streams=btcusdt@trade/btcusdt@ticker") as ws:
+            messages = await collect(ws, lambda m: len(of_stream(m, "btcusdt@trade")) >= 12
+                                     and len(of_stream(m, "btcusdt@ticker")) >= 3)
+            return messages, wait_for_connections(control, 1)
+
+    messages, state = asyncio.run(run())
+    assert all(list(m) == ["stream", "data"] for m in messages)
+    trades = of_stream(messages, "btcusdt@trade")
+    assert_replayed_trades(trades, recording, "BTCUSDT")
+    first = recording[0]["id"]
+    assert any((t["t"] - first) % len(recording) == 0 for t in trades[1:])  # 12 in a row cross a cycle
+
+    tickers = of_stream(messages, "btcusdt@ticker")
+    candles = [ticker_candle(t, rows) for t in tickers]
+    assert all(b == a + 1 or (a, b) == (len(rows) - 1, len(rows) - 168) for a, b in zip(candles, candles[1:]))
+    for ticker in tickers:
+        assert list(ticker) == layout and (ticker["e"], ticker["s"]) == ("24hrTicker", "BTCUSDT")
+        change = Decimal(ticker["c"]) - Decimal(ticker["o"])
+        assert Decimal(ticker["p"]) == change
+        assert abs(Decimal(ticker["P"]) - change * 100 / Decimal(ticker["o"])) <= Decimal("0.0005")
+        assert abs(ticker["E"] - now_ms()) < 5_000 and ticker["C"] == ticker["E"] and ticker["O"] == ticker["E"] - DAY
+        assert [ticker[k] for k in ("w", "Q", "b", "B", "a", "A", "q", "F", "L", "n")] == ["0"] * 7 + [0] * 3
+
+    assert state == {"rate": 20.0, "connections": 1, "subscriptions": {"btcusdt@ticker": 1, "btcusdt@trade": 1}}
+    assert control.get("/_sandbox/requests", params={"upstream": "binance"}).json() == {
+        "total": 1, "by_upstream": {"binance": {"/stream": 1}}}
+
+
+def test_binance_ws_raw_stream_and_rate_change(sandbox, streams):
+    control = streams
+    control.post("/_sandbox/streams", json={"rate": 2})
+
+    async def run():
+        async with binance_ws(sandbox, "/ws/btcusdt@trade") as ws:
+            first = await recv_json(ws)
+            slow = await receive_for(ws, 0.6)
+            assert control.post("/_sandbox/streams", json={"rate": 40}).json()["rate"] == 40
+            fast = await receive_for(ws, 0.6)
+            return [first, *slow, *fast], len(slow), len(fast)
+
+    events, slow, fast = asyncio.run(run())
+    assert slow <= 2 and fast >= 12, (slow, fast)
+    assert_replayed_trades(events, recorded("binance/trades_BTCUSDT.json"), "BTCUSDT")  # raw: the data alone
+    assert control.get("/_sandbox/requests").json()["by_upstream"] == {"binance": {"/ws/btcusdt@trade": 1}}
+    assert control.post("/_sandbox/streams", json={"rate": 0}).status_code == 422
+
+
+def test_binance_ws_subscribe_unsubscribe_and_properties(sandbox, streams):
+    eth = recorded("binance/ws_trade_ETHUSDT_combined_stream.json")["data"]
+
+    async def run():
+        async with binance_ws(sandbox, "/stream?streams=btcusdt@trade") as ws:
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@ticker", "ethusdt@trade"], "id": 1}))
+            messages = await collect(ws, lambda m: {"result": None, "id": 1} in m
+                                     and len(of_stream(m, "ethusdt@trade")) >= 3
+                                     and len(of_stream(m, "btcusdt@ticker")) >= 1)
+            await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 2}))
+            listed = await collect(ws, lambda m: m and m[-1].get("id") == 2)
+            await ws.send(json.dumps({"method": "UNSUBSCRIBE", "params": ["btcusdt@trade"], "id": 3}))
+            await collect(ws, lambda m: m and m[-1] == {"result": None, "id": 3})
+            after = await receive_for(ws, 0.3)
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["BTCUSDT@trade"], "id": 4}))
+            invalid = await collect(ws, lambda m: m and m[-1].get("id") == 4)
+            await ws.send("not json")
+            garbled = await collect(ws, lambda m: m and "error" in m[-1])
+            await ws.send(json.dumps({"method": "SET_PROPERTY", "params": ["combined", False], "id": 5}))
+            await collect(ws, lambda m: m and m[-1] == {"result": None, "id": 5})
+            raw = await recv_json(ws)
+            return messages, listed[-1], after, invalid[-1], garbled[-1], raw
+
+    messages, listed, after, invalid, garbled, raw = asyncio.run(run())
+    eth_trades = of_stream(messages, "ethusdt@trade")
+    ids = [t["t"] for t in eth_trades]
+    assert ids == list(range(ids[0], ids[0] + len(ids))) and ids[0] >= eth["t"]
+    assert {(t["s"], t["p"], t["q"], t["m"], t["M"]) for t in eth_trades} == {
+        ("ETHUSDT", eth["p"], eth["q"], eth["m"], eth["M"])}
+    assert listed == {"result": ["btcusdt@trade", "btcusdt@ticker", "ethusdt@trade"], "id": 2}
+    assert after and not of_stream(after, "btcusdt@trade")
+    assert invalid == {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": 4}
+    assert garbled["error"]["code"] == 3 and garbled["id"] is None
+    assert "stream" not in raw and raw["e"] in ("trade", "24hrTicker")
+
+
+def test_binance_ws_faults_silence_drop_refuse_status(sandbox, streams):
+    control = streams
+    path = "/stream?streams=btcusdt@trade"
+
+    async def run():
+        async with binance_ws(sandbox, path) as ws:
+            before = await collect(ws, lambda m: len(m) >= 2)
+            silence = control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "silence"})
+            assert silence.status_code == 201
+            await receive_for(ws, 0.15)  # what was already on the wire
+            assert await receive_for(ws, 0.5) == []
+            await asyncio.wait_for(await ws.ping(), 2)  # the connection itself is alive
+            assert control.delete(f"/_sandbox/faults/{silence.json()['id']}").status_code == 200
+            resumed = await collect(ws, lambda m: len(m) >= 2)
+            assert resumed[0]["data"]["t"] > before[-1]["data"]["t"]
+            assert resumed[1]["data"]["t"] == resumed[0]["data"]["t"] + 1
+
+            dropped = control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "drop"})
+            assert dropped.status_code == 201 and dropped.json()["dropped"] == 1
+            closed = await until_closed(ws)
+            assert isinstance(closed, ConnectionClosedError) and closed.rcvd is None  # no close frame: 1006
+        assert control.get("/_sandbox/faults").json() == []  # drop is an action, not a standing fault
+        async with binance_ws(sandbox, path) as ws:
+            await recv_json(ws)  # reconnecting works
+            refuse = control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "refuse"}).json()["id"]
+            assert (await until_closed(ws)).rcvd.code == 1012
+        with pytest.raises(ConnectionRefusedError):
+            await binance_ws(sandbox, path)
+        control.delete(f"/_sandbox/faults/{refuse}")
+        control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "status", "status": 429,
+                                               "retry_after": 7, "path": "/stream", "times": 1})
+        with pytest.raises(InvalidStatus) as rejected:
+            await binance_ws(sandbox, path)
+        assert rejected.value.response.status_code == 429
+        assert rejected.value.response.headers["Retry-After"] == "7"
+        async with binance_ws(sandbox, path) as ws:
+            await recv_json(ws)
+
+    asyncio.run(run())
+    # Every handshake counts, refused ones included; the refused connect never reached the listener.
+    assert control.get("/_sandbox/requests", params={"upstream": "binance"}).json() == {
+        "total": 4, "by_upstream": {"binance": {"/stream": 4}}}

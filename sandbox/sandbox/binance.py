@@ -1,5 +1,5 @@
-"""Binance spot REST (api.binance.com) and USD-M futures REST (fapi.binance.com) on one listener:
-recorded payloads and time-shifted klines."""
+"""Binance spot REST (api.binance.com), USD-M futures REST (fapi.binance.com) and the spot websocket market
+streams (stream.binance.com) on one listener: recorded payloads, time-shifted klines, replayed streams."""
 
 from functools import partial
 from typing import Any
@@ -8,6 +8,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from sandbox.binance_streams import StreamHub, add_routes, binance_feeds
 from sandbox.fixtures import load_json
 from sandbox.history import INTERVALS, Candle, History
 from sandbox.params import int_param
@@ -94,9 +95,10 @@ def _one_or_many(request: Request, records: dict[str, Any]) -> Any:
     return [records[s] for s in wanted]
 
 
-def create_app(history: History) -> FastAPI:
-    """The Binance spot + USD-M futures REST app."""
+def create_app(history: History, streams: StreamHub | None = None) -> FastAPI:
+    """The Binance spot + USD-M futures REST app, with the websocket market streams of `streams`."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    add_routes(app, streams if streams is not None else StreamHub(binance_feeds(history), history.now_ms))
     known = set(history.symbols)
     recorded_symbol = "BTCUSDT"
 

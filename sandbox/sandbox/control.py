@@ -1,4 +1,4 @@
-"""Control API on the control port: health, faults and request counts."""
+"""Control API on the control port: health, faults, request counts and the websocket stream rate."""
 
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +16,7 @@ class FaultIn(BaseModel):
     """A fault to inject (see the contract in the sandbox README)."""
 
     upstream: str
-    mode: Literal["status", "rate_limit", "delay", "malformed", "refuse"]
+    mode: Literal["status", "rate_limit", "delay", "malformed", "refuse", "drop", "silence"]
     path: str | None = None
     status: int = Field(500, ge=100, le=599)
     retry_after: int = Field(1, ge=0)
@@ -24,6 +24,12 @@ class FaultIn(BaseModel):
     times: int | None = Field(None, ge=1)
     # JSON answered by status and rate_limit faults instead of the sandbox's error object.
     body: Any = None
+
+
+class StreamsIn(BaseModel):
+    """New websocket stream rate: messages per second per stream."""
+
+    rate: float = Field(gt=0, le=1000)
 
 
 def create_app(sandbox: "Sandbox") -> FastAPI:
@@ -44,6 +50,11 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
         if fault.upstream not in sandbox.upstreams:
             raise HTTPException(400, f"unknown upstream {fault.upstream!r}; served: {sorted(sandbox.upstreams)}")
         added = sandbox.faults.add(**fault.model_dump(), retry_after_given="retry_after" in fault.model_fields_set)
+        if added.mode == "drop":
+            # A one-off action, not a standing fault: the open websockets end now, new ones are accepted.
+            sandbox.faults.remove(added.id)
+            dropped = sandbox.upstreams[fault.upstream].drop_websockets(fault.path)
+            return json_response({"id": added.id, "dropped": dropped}, status_code=201)
         await sandbox.sync_listeners()
         return json_response({"id": added.id}, status_code=201)
 
@@ -63,6 +74,15 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     @app.get("/_sandbox/requests")
     async def requests(upstream: str | None = None, path: str | None = None) -> Response:
         return json_response(sandbox.counter.snapshot(upstream, path))
+
+    @app.get("/_sandbox/streams")
+    async def streams() -> Response:
+        return json_response(sandbox.streams.snapshot())
+
+    @app.post("/_sandbox/streams")
+    async def set_streams(change: StreamsIn) -> Response:
+        sandbox.streams.set_rate(change.rate)
+        return json_response(sandbox.streams.snapshot())
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

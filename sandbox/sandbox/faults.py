@@ -9,7 +9,11 @@ from typing import Any
 
 import orjson
 
-MODES = ("status", "rate_limit", "delay", "malformed", "refuse")
+MODES = ("status", "rate_limit", "delay", "malformed", "refuse", "drop", "silence")
+# Modes that act on the listener or on open websocket connections, never on one request.
+CONNECTION_MODES = ("refuse", "drop", "silence")
+# Modes a websocket handshake can hit (it has no response body to cut in half).
+WEBSOCKET_MODES = ("status", "rate_limit", "delay")
 # Statuses that always carry Retry-After (Binance sends it with 429 and with the 418 of an IP ban).
 RETRY_AFTER_STATUSES = (418, 429)
 
@@ -85,10 +89,17 @@ class FaultStore:
         """Whether a refuse fault is active for upstream."""
         return any(f.mode == "refuse" and f.upstream == upstream for f in self._faults.values())
 
-    def take(self, upstream: str, path: str) -> Fault | None:
-        """The fault that hits this request, counting the hit (refuse faults act on the listener, not here)."""
+    def silenced(self, upstream: str, path: str) -> bool:
+        """Whether a silence fault holds the websocket connections of upstream at path."""
+        return any(f.mode == "silence" and f.matches(upstream, path) for f in self._faults.values())
+
+    def take(self, upstream: str, path: str, websocket: bool = False) -> Fault | None:
+        """The fault that hits this request or websocket handshake, counting the hit (refuse, drop and silence
+        act on the listener and on open connections, not here)."""
         for fault in self._faults.values():
-            if fault.mode == "refuse" or not fault.matches(upstream, path):
+            if fault.mode in CONNECTION_MODES or not fault.matches(upstream, path):
+                continue
+            if websocket and fault.mode not in WEBSOCKET_MODES:
                 continue
             if fault.times is not None:
                 fault.times -= 1
@@ -152,8 +163,22 @@ async def _send_truncated(app: ASGIApp, scope: Scope, receive: Receive, send: Se
     await send({"type": "http.response.body", "body": truncated})
 
 
+async def _deny_websocket(scope: Scope, receive: Receive, send: Send, status: int, body: Any,
+                          extra_headers: list[tuple[bytes, bytes]] = ()) -> None:
+    """Refuse a websocket handshake with an HTTP answer (403 without body where the server cannot send one)."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    payload = orjson.dumps(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers + list(extra_headers)})
+    await send({"type": "websocket.http.response.body", "body": payload})
+
+
 class FaultLayer:
-    """ASGI wrapper for one upstream app: counts every HTTP request, then applies the first matching fault."""
+    """ASGI wrapper for one upstream app: counts every HTTP request and websocket handshake, then applies the
+    first matching fault."""
 
     def __init__(self, app: ASGIApp, upstream: str, faults: FaultStore, counter: RequestCounter) -> None:
         self.app = app
@@ -162,6 +187,9 @@ class FaultLayer:
         self.counter = counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -184,4 +212,23 @@ class FaultLayer:
         elif fault.mode == "malformed":
             await _send_truncated(self.app, scope, receive, send)
         else:
+            await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A handshake counts under its path; status and rate_limit refuse it with that HTTP answer, delay holds it."""
+        path = scope["path"]
+        self.counter.hit(self.upstream, path)
+        fault = self.faults.take(self.upstream, path, websocket=True)
+        if fault is None:
+            await self.app(scope, receive, send)
+        elif fault.mode == "status":
+            default = {"error": f"sandbox fault {fault.id}: status {fault.status}"}
+            await _deny_websocket(scope, receive, send, fault.status, default if fault.body is None else fault.body,
+                                  fault.retry_after_header())
+        elif fault.mode == "rate_limit":
+            default = {"error": f"sandbox fault {fault.id}: rate limited"}
+            await _deny_websocket(scope, receive, send, 429, default if fault.body is None else fault.body,
+                                  [(b"retry-after", str(fault.retry_after).encode())])
+        else:
+            await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)

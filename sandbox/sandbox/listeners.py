@@ -13,6 +13,18 @@ from sandbox.faults import ASGIApp
 logger = logging.getLogger("sandbox")
 
 
+class _DenialNoise(logging.Filter):
+    """uvicorn's websockets-sansio protocol does not mark the handshake done after an HTTP denial response
+    (a websocket handshake refused with a status, as a status fault or a bad stream name does), so it logs this
+    error although the client got the answer. Only that one message is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
+logging.getLogger("uvicorn.error").addFilter(_DenialNoise())
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the sandbox process."""
 
@@ -84,6 +96,25 @@ class Listener:
                 connection.shutdown()
             server.should_exit = True
             logger.info("%s stopped listening on port %d", self.name, self.port)
+
+    def drop_websockets(self, path: str | None = None) -> int:
+        """Abort the TCP connection of every open websocket (at a path starting with `path`), without a close
+        frame: clients see an abnormal closure (1006). The listener keeps accepting new connections."""
+        server = self._server
+        if server is None:
+            return 0
+        dropped = 0
+        for connection in list(server.server_state.connections):
+            scope = getattr(connection, "scope", None)
+            if not isinstance(scope, dict) or scope.get("type") != "websocket":
+                continue
+            if path is not None and not scope["path"].startswith(path):
+                continue
+            connection.transport.abort()
+            dropped += 1
+        if dropped:
+            logger.info("%s dropped %d websocket connection(s)", self.name, dropped)
+        return dropped
 
     async def stop(self) -> None:
         """Close and wait until the server has finished."""

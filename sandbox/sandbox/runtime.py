@@ -2,8 +2,10 @@
 
 import asyncio
 import logging
+from functools import partial
 
 from sandbox import binance, coingecko, control, kucoin, okx
+from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
 from sandbox.history import History
@@ -26,16 +28,19 @@ def load_history() -> History:
 
 
 class Sandbox:
-    """Owns the fault store, the request counter and one listener per upstream."""
+    """Owns the fault store, the request counter, the Binance stream hub and one listener per upstream."""
 
-    def __init__(self, host: str, port_base: int, history: History | None = None) -> None:
+    def __init__(self, host: str, port_base: int, history: History | None = None, stream_rate: float = 1.0) -> None:
         self.history = history if history is not None else load_history()
         self.faults = FaultStore()
         self.counter = RequestCounter()
+        self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
+                                 silenced=partial(self.faults.silenced, "binance"))
+        factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),
                            host, port_base + OFFSETS[name])
-            for name, factory in UPSTREAM_APPS.items()
+            for name, factory in factories.items()
         }
         self.control = Listener("control", control.create_app(self), host, port_base + OFFSETS["control"])
 
@@ -60,14 +65,15 @@ class Sandbox:
         await self.control.open()
 
     async def stop(self) -> None:
-        """Stop every listener."""
+        """Stop every listener and stream producer."""
         await self.control.stop()
         await asyncio.gather(*(listener.stop() for listener in self.upstreams.values()))
+        await self.streams.close()
 
 
-async def serve(host: str, port_base: int, stop: asyncio.Event) -> None:
+async def serve(host: str, port_base: int, stop: asyncio.Event, stream_rate: float = 1.0) -> None:
     """Run the sandbox until stop is set."""
-    sandbox = Sandbox(host, port_base)
+    sandbox = Sandbox(host, port_base, stream_rate=stream_rate)
     await sandbox.start()
     logger.info("sandbox ready: %s", sandbox.ports())
     try:
