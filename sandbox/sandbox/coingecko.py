@@ -78,14 +78,16 @@ def _days(raw: str) -> Decimal | None:
     return days if days.is_finite() and days > 0 else None
 
 
-def chart_points(history: History, symbol: str, start: int, end: int, interval: str) -> list[list[float]]:
+def chart_points(history: History, symbol: str, start: int, end: int, interval: str,
+                 now: int | None = None) -> list[list[float]]:
     """[t, close] points of the shifted history between start and end (ms, inclusive).
 
     Each complete candle is stamped with its close time; the candle in progress is stamped now,
-    so the last point of a window reaching the present is the current price.
+    so the last point of a window reaching the present is the current price. A caller whose `end` is
+    "now" passes the same `now`, so a clock tick between two reads cannot drop the current point.
     """
     length = INTERVALS[interval][0]
-    now = history.now_ms()
+    now = history.now_ms() if now is None else now
     points = []
     for candle in history.series(symbol, interval).select(start - length, end):
         stamp = min(candle.t + length, now)
@@ -185,7 +187,7 @@ def create_app(history: History) -> FastAPI:
         daily = interval == "daily" or (interval != "hourly" and (days is None or days > HOURLY_MAX_DAYS))
         now = history.now_ms()
         start = 0 if days is None else now - int(days * DAY)
-        prices = chart_points(history, symbol, start, now, "1d" if daily else "1h")
+        prices = chart_points(history, symbol, start, now, "1d" if daily else "1h", now=now)
         # The history has no market cap, and CoinGecko's volume is a 24h all-exchange figure: both stay empty.
         return json_response({"prices": prices, "market_caps": [], "total_volumes": []})
 
