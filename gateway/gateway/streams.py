@@ -40,6 +40,8 @@ class Outbox:
         self.trades: deque[bytes] = deque()
         self.max_trades = max_trades
         self.notices: list[bytes] = []
+        # Trades dropped for this client, one growing range per symbol until it is sent.
+        self.dropped: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.last_seq: dict[tuple[str, str, str], int] = {}
         self.full_since: float | None = None
         self.ready = asyncio.Event()
@@ -56,8 +58,10 @@ class Outbox:
         if channel == "ticker":
             self.tickers[data["symbol"]] = orjson.dumps(message)
         elif len(self.trades) >= self.max_trades:
-            self.notice({"type": "gap", "channel": channel, "symbol": data["symbol"], "exchange": key[1],
-                         "from_seq": seq, "to_seq": seq, "missed": 1, "reason": "client too slow"})
+            gap = self.dropped.setdefault(key, {"type": "gap", "channel": channel, "symbol": data["symbol"],
+                                                "exchange": key[1], "from_seq": seq, "to_seq": seq, "missed": 0,
+                                                "reason": "client too slow"})
+            gap["to_seq"], gap["missed"] = seq, gap["missed"] + 1
             self.full_since = self.full_since or time.monotonic()
         else:
             self.trades.append(orjson.dumps(message))
@@ -70,8 +74,9 @@ class Outbox:
 
     def drain(self) -> list[bytes]:
         """Everything pending, notices first, and empty the box."""
-        batch = [*self.notices, *self.tickers.values(), *self.trades]
+        batch = [*self.notices, *map(orjson.dumps, self.dropped.values()), *self.tickers.values(), *self.trades]
         self.notices.clear()
+        self.dropped.clear()
         self.tickers.clear()
         self.trades.clear()
         self.ready.clear()

@@ -113,15 +113,22 @@ class Session:
         self.subscribed.clear()
 
 
-async def _writer(session: Session) -> int | None:
-    """Sends the outbox as it fills; returns a close code when the client is too slow."""
+async def _writer(session: Session) -> None:
+    """Sends the outbox as it fills (a client that does not read blocks only this task)."""
     outbox = session.outbox
     while True:
         await outbox.ready.wait()
-        if outbox.full_since and time.monotonic() - outbox.full_since > session.limits.slow_seconds:
-            return CLOSE_SLOW
         for frame in outbox.drain():
             await session.ws.send_text(frame.decode())
+
+
+async def _watchdog(session: Session) -> int:
+    """Returns the slow close code once the client has been behind for too long."""
+    while True:
+        await asyncio.sleep(1.0)
+        full_since = session.outbox.full_since
+        if full_since and time.monotonic() - full_since > session.limits.slow_seconds:
+            return CLOSE_SLOW
 
 
 async def _heartbeat(session: Session) -> int | None:
@@ -156,7 +163,8 @@ async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
     await ws.accept()
     state.ws_connections += 1
     session = Session(ws, hub, limits, channels)
-    tasks = [asyncio.create_task(coro) for coro in (_reader(session), _writer(session), _heartbeat(session))]
+    tasks = [asyncio.create_task(coro) for coro in
+             (_reader(session), _writer(session), _heartbeat(session), _watchdog(session))]
     try:
         await session.send({"type": "connection", "status": "connected", "channels": list(channels),
                             "heartbeat_seconds": limits.heartbeat_seconds, "idle_seconds": limits.idle_seconds})
@@ -166,8 +174,9 @@ async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
         if isinstance(finished.exception(), asyncio.TimeoutError):
             code = CLOSE_IDLE
         if code is not None:
-            await ws.close(code=code)
-    except (WebSocketDisconnect, RuntimeError):
+            # A client that does not read may never take the close frame: do not wait on it for long.
+            await asyncio.wait_for(ws.close(code=code), timeout=5)
+    except (WebSocketDisconnect, RuntimeError, asyncio.TimeoutError):
         pass
     finally:
         for task in tasks:

@@ -1,0 +1,56 @@
+"""A websocket client's outbox: latest-wins tickers, bounded trades with announced gaps, the slow close."""
+
+import asyncio
+import time
+
+import orjson
+
+from gateway.streams import Outbox
+from gateway.ws import CLOSE_SLOW, Limits, _watchdog
+
+
+def message(channel: str, seq: int, symbol: str = "BTC/USDT", price: float = 1.0) -> dict:
+    return {"channel": channel, "data": {"symbol": symbol, "price": price, "seq": seq, "exchange": "binance"}}
+
+
+def drained(box: Outbox) -> list[dict]:
+    return [orjson.loads(frame) for frame in box.drain()]
+
+
+def test_tickers_keep_only_the_latest_per_symbol():
+    box = Outbox(max_trades=10)
+    for seq in range(1, 6):
+        box.offer("ticker", message("ticker", seq, price=float(seq)))
+    box.offer("ticker", message("ticker", 1, symbol="ETH/USDT"))
+    sent = drained(box)
+    assert [(m["data"]["symbol"], m["data"]["price"]) for m in sent] == [("BTC/USDT", 5.0), ("ETH/USDT", 1.0)]
+
+
+def test_trades_beyond_the_bound_are_dropped_and_announced_as_one_gap():
+    box = Outbox(max_trades=3)
+    for seq in range(1, 11):
+        box.offer("trades", message("trades", seq))
+    sent = drained(box)
+    gap, trades = sent[0], sent[1:]
+    assert gap == {"type": "gap", "channel": "trades", "symbol": "BTC/USDT", "exchange": "binance",
+                   "from_seq": 4, "to_seq": 10, "missed": 7, "reason": "client too slow"}
+    assert [t["data"]["seq"] for t in trades] == [1, 2, 3]
+    assert box.full_since is not None
+
+
+def test_an_upstream_gap_in_sequence_numbers_is_announced():
+    box = Outbox(max_trades=10)
+    box.offer("trades", message("trades", 1))
+    box.offer("trades", message("trades", 5))
+    gap = drained(box)[0]
+    assert (gap["from_seq"], gap["to_seq"], gap["missed"], gap["reason"]) == (2, 4, 3, "upstream")
+
+
+async def test_a_client_behind_for_too_long_is_closed_as_slow():
+    class Session:
+        limits = Limits(slow_seconds=0.5)
+        outbox = Outbox(max_trades=1)
+
+    session = Session()
+    session.outbox.full_since = time.monotonic()
+    assert await asyncio.wait_for(_watchdog(session), 3) == CLOSE_SLOW
