@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -10,9 +11,10 @@ from dm_shared.app import create_service_app
 from dm_shared.bus import Bus
 from dm_shared.envelope import JsonResponse, now_ms
 from dm_shared.health import DEGRADED, DOWN, OK, http_status, probe
+from dm_shared.leases import Leases
 from dm_shared.logs import configure_logging
 
-from stream_svc.adapters.binance_ws import BinanceFeed
+from stream_svc.adapters.binance_ws import VENUE, BinanceFeed
 from stream_svc.publisher import Publisher
 from stream_svc.settings import get_settings
 
@@ -27,22 +29,52 @@ async def _run(feed: BinanceFeed, publisher: Publisher) -> None:
         await publisher.publish(event)
 
 
+class FeedManager:
+    """Runs one Binance feed for the symbols this replica holds, restarting it when they change."""
+
+    def __init__(self, settings, publisher: Publisher):
+        self.settings, self.publisher = settings, publisher
+        self.feed: BinanceFeed | None = None
+        self._task: asyncio.Task | None = None
+
+    async def stream(self, symbols: set[str]) -> None:
+        await self.stop()
+        if not symbols:
+            return
+        for symbol in symbols - set(self.feed.names.values() if self.feed else ()):
+            await self.publisher.resume(VENUE, symbol)
+        self.feed = BinanceFeed(self.settings.binance_ws_url, sorted(symbols),
+                                watchdog=self.settings.watchdog_seconds,
+                                max_backoff=self.settings.reconnect_max_seconds)
+        self._task = asyncio.create_task(_run(self.feed, self.publisher), name="binance-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings = get_settings()
     configure_logging("stream-svc", settings.log_level)
-    bus = Bus(settings.nats_url, name="stream-svc")
+    replica = settings.replica_id or uuid.uuid4().hex[:12]
+    bus = Bus(settings.nats_url, name=f"stream-svc-{replica}")
     await bus.start()
-    feed = BinanceFeed(settings.binance_ws_url, settings.symbols, watchdog=settings.watchdog_seconds,
-                       max_backoff=settings.reconnect_max_seconds)
-    publisher = Publisher(bus, max_age=settings.trades_max_age_seconds, max_messages=settings.trades_max_messages)
-    task = asyncio.create_task(_run(feed, publisher), name="binance-feed")
-    app.state.bus, app.state.feed, app.state.publisher = bus, feed, publisher
+    publisher = Publisher(bus, producer=replica, max_age=settings.trades_max_age_seconds,
+                          max_messages=settings.trades_max_messages)
+    manager = FeedManager(settings, publisher)
+    leases = Leases(bus, bucket="stream_leases", replica=replica, ttl=settings.lease_ttl_seconds,
+                    renew_every=settings.lease_renew_seconds)
+    task = asyncio.create_task(leases.run(settings.symbols, manager.stream), name="leases")
+    app.state.bus, app.state.manager, app.state.publisher, app.state.leases = bus, manager, publisher, leases
     try:
         yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await manager.stop()
         await bus.close()
 
 
@@ -53,16 +85,22 @@ def create_app() -> FastAPI:
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JsonResponse:
-        """The feed (connected, last message age, reconnects), what was published, and the bus."""
-        feed, publisher = app.state.feed, app.state.publisher
-        loop = asyncio.get_running_loop()
-        age = round(loop.time() - feed.last_message_at, 1) if feed.last_message_at else None
-        feeds = {"binance": {"status": OK if feed.connected else DOWN, "last_message_age_s": age,
-                             "reconnects": feed.reconnects, "streams": sorted(feed.names)}}
+        """The symbols this replica holds, its feed (connected, last message age, reconnects), what was
+        published, and the bus. A replica holding no symbol (more replicas than symbols) is healthy."""
+        manager, publisher, leases = app.state.manager, app.state.publisher, app.state.leases
+        feed, loop = manager.feed, asyncio.get_running_loop()
+        streaming = bool(leases.held) and feed is not None
+        connected = feed.connected if streaming else True
+        feeds = {}
+        if streaming:
+            age = round(loop.time() - feed.last_message_at, 1) if feed.last_message_at else None
+            feeds["binance"] = {"status": OK if feed.connected else DOWN, "last_message_age_s": age,
+                                "reconnects": feed.reconnects, "streams": sorted(feed.names)}
         nats = await probe(app.state.bus.check)
-        status = OK if feed.connected and nats["status"] == OK else (DEGRADED if feed.connected else DOWN)
-        return JsonResponse({"status": status, "service": "stream-svc", "timestamp": now_ms(), "feeds": feeds,
-                             "published": publisher.published, "dropped": publisher.dropped, "nats": nats},
-                            status_code=http_status(status))
+        status = OK if connected and nats["status"] == OK else (DEGRADED if connected else DOWN)
+        return JsonResponse({"status": status, "service": "stream-svc", "timestamp": now_ms(),
+                             "replica": leases.replica, "symbols": sorted(leases.held),
+                             "live_replicas": leases.members, "feeds": feeds, "published": publisher.published,
+                             "dropped": publisher.dropped, "nats": nats}, status_code=http_status(status))
 
     return app

@@ -19,8 +19,9 @@ class Publisher:
     """Numbers each symbol's ticks and trades in sequence and publishes them; a lost publish leaves a gap
     in the numbers, which consumers see and announce."""
 
-    def __init__(self, bus: Bus, *, max_age: float, max_messages: int):
+    def __init__(self, bus: Bus, *, producer: str, max_age: float, max_messages: int):
         self.bus = bus
+        self.producer = producer
         self.config = StreamConfig(name=TRADES_STREAM, subjects=[TRADES_WILDCARD], max_age=max_age,
                                    max_msgs=max_messages, storage=StorageType.FILE)
         self.seq: defaultdict[tuple[str, str, str], int] = defaultdict(int)
@@ -36,12 +37,21 @@ class Publisher:
             await js.update_stream(self.config)
         self._stream_ready = True
 
+    async def resume(self, exchange: str, symbol: str) -> None:
+        """Continue a symbol's trade numbering from the last trade in JetStream (after a takeover)."""
+        try:
+            last = await self.bus.nc.jetstream().get_last_msg(TRADES_STREAM, trades_subject(exchange, symbol))
+            self.seq["trade", exchange, symbol] = max(self.seq["trade", exchange, symbol],
+                                                      orjson.loads(last.data)["seq"])
+        except Exception as exc:  # no trade yet, or no stream: numbering starts at 1
+            log.debug("no earlier trades of %s: %s", symbol, exc)
+
     async def publish(self, event: Ticker | Trade) -> None:
         """Publish one event with the next sequence number of its symbol."""
         kind = "trade" if isinstance(event, Trade) else "ticker"
         key = (kind, event.exchange, event.symbol)
         self.seq[key] += 1
-        payload = orjson.dumps(event.to_message(self.seq[key]))
+        payload = orjson.dumps({**event.to_message(self.seq[key]), "producer": self.producer})
         try:
             if not self.bus.connected:
                 raise ConnectionError("NATS is not connected")

@@ -14,6 +14,11 @@ class StreamSettings(CommonSettings):
 
     binance_ws_url: str = "wss://stream.binance.com:9443"
     symbols: list[str] = ["BTC/USDT", "ETH/USDT"]
+    # Replicas split the symbols through leases in NATS; a dead replica's symbols move within
+    # lease_ttl_seconds + lease_renew_seconds. The id defaults to a random one per process.
+    replica_id: str | None = None
+    lease_ttl_seconds: float = 6.0
+    lease_renew_seconds: float = 2.0
     # A feed silent for this long is restarted; reconnects back off up to the cap.
     watchdog_seconds: float = 15.0
     reconnect_max_seconds: float = 30.0
