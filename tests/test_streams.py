@@ -210,3 +210,20 @@ async def test_a_client_that_never_reads_is_closed_and_others_keep_their_latency
     finally:
         control.post("/_sandbox/streams", json={"rate": 5})
         control.close()
+
+
+async def test_a_client_resumes_trades_after_the_sequence_number_it_last_saw(streams):
+    async with websockets.connect(ws_url(streams, "/ws/trades")) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT"]}))
+        seen = await receive(ws, update("trades"), count=3)
+    last = seen[-1]["data"]["seq"]
+    await asyncio.sleep(2)  # trades go on while the client is away
+    async with websockets.connect(ws_url(streams, "/ws/trades")) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT"], "from_seq": last}))
+        resumed = await receive(ws, update("trades"), count=12)
+        seqs = [m["data"]["seq"] for m in resumed]
+        assert seqs == list(range(last + 1, last + 1 + len(seqs)))  # no gap, no repeat, in order
+        await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT"], "from_seq": "x"}))
+        assert (await receive(ws, lambda m: m.get("type") == "error"))[0]["error"]["code"] == "INVALID_FROM_SEQ"

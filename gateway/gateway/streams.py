@@ -7,7 +7,9 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
+import nats.errors
 import orjson
+from nats.js.api import DeliverPolicy
 
 from dm_shared.bus import Bus
 
@@ -42,14 +44,31 @@ class Outbox:
         self.notices: list[bytes] = []
         # Trades dropped for this client, one growing range per symbol until it is sent.
         self.dropped: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Live messages held back while a symbol's history is replayed, so replay and live stay in order.
+        self.holding: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.last_seq: dict[tuple[str, str, str], int] = {}
         self.full_since: float | None = None
         self.ready = asyncio.Event()
 
-    def offer(self, channel: str, message: dict[str, Any]) -> None:
+    def hold(self, channel: str, symbol: str) -> None:
+        """Hold live messages of a symbol back (a replay is about to run)."""
+        self.holding.setdefault((channel, symbol), [])
+
+    def release(self, channel: str, symbol: str) -> None:
+        """Deliver what was held back, after the replay; what the replay already sent is skipped."""
+        for message in self.holding.pop((channel, symbol), []):
+            self.offer(channel, message)
+
+    def offer(self, channel: str, message: dict[str, Any], *, replayed: bool = False) -> None:
         data = message["data"]
+        held = self.holding.get((channel, data["symbol"]))
+        if held is not None and not replayed:
+            held.append(message)
+            return
         key = (channel, data.get("exchange") or "", data["symbol"])
         seq, last = data.get("seq"), self.last_seq.get(key)
+        if channel == "trades" and isinstance(seq, int) and last is not None and seq <= last:
+            return  # already delivered (a replay overlapping the live stream)
         if channel == "trades" and isinstance(seq, int) and last is not None and seq > last + 1:
             self.notice({"type": "gap", "channel": channel, "symbol": data["symbol"], "exchange": key[1],
                          "from_seq": last + 1, "to_seq": seq - 1, "missed": seq - last - 1, "reason": "upstream"})
@@ -119,6 +138,34 @@ class Hub:
             for key in list(self._listeners):
                 if key not in self._subscriptions:
                     await self._subscribe(key)
+
+    async def replay(self, outbox: Outbox, channel: str, symbol: str, after_seq: int) -> int:
+        """Trades of `symbol` numbered after `after_seq`, from JetStream, into `outbox`; returns how many.
+
+        The caller holds the symbol's live trades back (`Outbox.hold`) before joining; they are released
+        after the replay, and the outbox drops the overlap by sequence number.
+        """
+        subject = CHANNELS[channel].format(pair=symbol.replace("/", "-"))
+        outbox.hold(channel, symbol)
+        replayed = 0
+        try:
+            subscription = await self.bus.nc.jetstream().subscribe(subject, ordered_consumer=True,
+                                                                  deliver_policy=DeliverPolicy.ALL)
+            while True:
+                try:
+                    msg = await subscription.next_msg(timeout=1.0)
+                except nats.errors.TimeoutError:
+                    break
+                message = to_client(channel, orjson.loads(msg.data))
+                if (message["data"].get("seq") or 0) > after_seq:
+                    outbox.offer(channel, message, replayed=True)
+                    replayed += 1
+                if msg.metadata.num_pending == 0:
+                    break
+            await subscription.unsubscribe()
+        finally:
+            outbox.release(channel, symbol)
+        return replayed
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """A notice to every listening client (e.g. the bus went away)."""

@@ -90,16 +90,28 @@ class Session:
                 await self.error("INVALID_SYMBOL", "Symbols are pairs such as BTC/USDT", symbol=str(symbol)[:40])
                 return
             pairs.append(f"{match.group(1)}/{match.group(2)}")
+        from_seq = message.get("from_seq")
+        if from_seq is not None and (channel != "trades" or action != "subscribe" or not isinstance(from_seq, int)
+                                     or isinstance(from_seq, bool) or from_seq < 0):
+            await self.error("INVALID_FROM_SEQ", "from_seq is a sequence number (>= 0) to resume trades after")
+            return
         if action == "subscribe":
             if len(self.subscribed | {(channel, p) for p in pairs}) > self.limits.max_subscriptions:
                 await self.error("TOO_MANY_SUBSCRIPTIONS", "Subscription limit reached",
                                  limit=self.limits.max_subscriptions)
                 return
             for pair in pairs:
+                if from_seq is not None:
+                    self.outbox.hold(channel, pair)  # live trades wait behind the replay below
                 if (channel, pair) not in self.subscribed:
                     self.subscribed.add((channel, pair))
                     await self.hub.join(self.outbox, channel, pair)
             await self.send({"type": "subscribed", "channel": channel, "symbols": pairs})
+            if from_seq is not None:
+                for pair in pairs:
+                    replayed = await self.hub.replay(self.outbox, channel, pair, from_seq)
+                    await self.send({"type": "replayed", "channel": channel, "symbol": pair,
+                                     "after_seq": from_seq, "count": replayed})
         else:
             for pair in pairs:
                 if (channel, pair) in self.subscribed:

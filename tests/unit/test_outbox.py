@@ -54,3 +54,14 @@ async def test_a_client_behind_for_too_long_is_closed_as_slow():
     session = Session()
     session.outbox.full_since = time.monotonic()
     assert await asyncio.wait_for(_watchdog(session), 3) == CLOSE_SLOW
+
+
+def test_live_trades_held_during_a_replay_follow_it_without_repeats():
+    box = Outbox(max_trades=100)
+    box.hold("trades", "BTC/USDT")
+    for seq in (7, 8, 9):  # live, arriving while the replay runs
+        box.offer("trades", message("trades", seq))
+    for seq in (4, 5, 6, 7):  # the replay overlaps the live stream by one
+        box.offer("trades", message("trades", seq), replayed=True)
+    box.release("trades", "BTC/USDT")
+    assert [m["data"]["seq"] for m in drained(box)] == [4, 5, 6, 7, 8, 9]
