@@ -78,15 +78,22 @@ async def test_ticker_subscription_for_two_symbols(streams):
             assert seqs == sorted(seqs)
 
 
-async def test_trades_arrive_in_sequence_and_unsubscribe_stops_them(streams):
+async def test_trades_of_two_symbols_arrive_in_sequence_and_unsubscribe_stops_them(streams):
+    eth_price = float(recorded("binance/ws_trade_ETHUSDT_combined_stream.json")["data"]["p"])
     async with websockets.connect(ws_url(streams, "/ws/trades")) as ws:
         await ws.recv()
-        await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT"]}))
-        trades = await receive(ws, update("trades"), count=4)
-        assert all(t["data"]["price"] in BTC_TRADE_PRICES and t["data"]["side"] in ("buy", "sell") for t in trades)
-        seqs = [t["data"]["seq"] for t in trades]
-        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
-        await ws.send(json.dumps({"action": "unsubscribe", "symbols": ["BTC/USDT"]}))
+        await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT", "ETH/USDT"]}))
+        trades = await receive(ws, update("trades"), count=10)
+        by_symbol: dict[str, list[dict]] = {}
+        for trade in trades:
+            by_symbol.setdefault(trade["data"]["symbol"], []).append(trade["data"])
+        assert set(by_symbol) == {"BTC/USDT", "ETH/USDT"}
+        assert all(t["price"] in BTC_TRADE_PRICES and t["side"] in ("buy", "sell") for t in by_symbol["BTC/USDT"])
+        assert all(t["price"] == eth_price for t in by_symbol["ETH/USDT"])
+        for data in by_symbol.values():
+            seqs = [t["seq"] for t in data]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # in order, no gap
+        await ws.send(json.dumps({"action": "unsubscribe", "symbols": ["BTC/USDT", "ETH/USDT"]}))
         await receive(ws, lambda m: m.get("type") == "unsubscribed")
         with pytest.raises(asyncio.TimeoutError):
             await receive(ws, update("trades"), timeout=2.5)
@@ -160,6 +167,19 @@ async def test_a_dropped_exchange_connection_is_reconnected_and_clients_keep_rec
     health = httpx.get(streams.url("stream") + "/health").json()
     assert health["feeds"]["binance"]["reconnects"] >= 1 and health["feeds"]["binance"]["status"] == "ok"
     control.close()
+
+
+async def test_a_silent_exchange_feed_is_restarted_by_the_watchdog(streams):
+    control = httpx.Client(base_url=streams.url("sandbox"))
+    before = httpx.get(streams.url("stream") + "/health").json()["feeds"]["binance"]["reconnects"]
+    control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "silence"}).raise_for_status()
+    try:
+        await asyncio.sleep(4.5)  # past the suite's 3 s watchdog
+    finally:
+        control.delete("/_sandbox/faults").raise_for_status()
+        control.close()
+    after = httpx.get(streams.url("stream") + "/health").json()["feeds"]["binance"]
+    assert after["reconnects"] > before
 
 
 async def test_a_nats_restart_is_announced_and_the_stream_resumes(streams):
