@@ -27,6 +27,7 @@ test: install         ## every test, starting its own servers on free ports
 bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in docs/benchmarks.md
 	$(PY) -m bench.gateway_cache
 	$(PY) -m bench.price_cache
+	$(PY) -m bench.ws_fanout
 
 clean:
 	rm -rf .run $(VENV)
