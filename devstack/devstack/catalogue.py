@@ -109,10 +109,15 @@ def sandbox_url(stack: Stack, upstream: str) -> str:
     return f"http://{stack.host}:{stack.port('sandbox') + offsets[upstream]}"
 
 
+# The suite logs requests itself; per-message deflate would compress every fanned-out tick once per
+# client (CPU and ~40 KB of memory per websocket client), so it is off, as in the Dockerfile.
+UVICORN_FLAGS = ("--no-access-log", "--ws-per-message-deflate", "false")
+
+
 def _uvicorn(stack: Stack, package: str, name: str) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", f"{package}.main:create_app", "--factory",
-        "--no-access-log", "--host", stack.host, "--port", str(stack.port(name)),
+        sys.executable, "-m", "uvicorn", f"{package}.main:create_app", "--factory", *UVICORN_FLAGS,
+        "--host", stack.host, "--port", str(stack.port(name)),
     ]
 
 

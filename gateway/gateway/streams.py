@@ -38,14 +38,14 @@ class Outbox:
     trades in order up to a bound (beyond it they are dropped and the gap announced)."""
 
     def __init__(self, max_trades: int):
-        self.tickers: dict[str, bytes] = {}
-        self.trades: deque[bytes] = deque()
+        self.tickers: dict[str, str] = {}
+        self.trades: deque[str] = deque()
         self.max_trades = max_trades
-        self.notices: list[bytes] = []
+        self.notices: list[str] = []
         # Trades dropped for this client, one growing range per symbol until it is sent.
         self.dropped: dict[tuple[str, str, str], dict[str, Any]] = {}
         # Live messages held back while a symbol's history is replayed, so replay and live stay in order.
-        self.holding: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.holding: dict[tuple[str, str], list[tuple[dict[str, Any], str]]] = {}
         self.last_seq: dict[tuple[str, str, str], int] = {}
         self.full_since: float | None = None
         self.ready = asyncio.Event()
@@ -56,14 +56,17 @@ class Outbox:
 
     def release(self, channel: str, symbol: str) -> None:
         """Deliver what was held back, after the replay; what the replay already sent is skipped."""
-        for message in self.holding.pop((channel, symbol), []):
-            self.offer(channel, message)
+        for message, text in self.holding.pop((channel, symbol), []):
+            self.offer(channel, message, text)
 
-    def offer(self, channel: str, message: dict[str, Any], *, replayed: bool = False) -> None:
+    def offer(self, channel: str, message: dict[str, Any], text: str | None = None, *,
+              replayed: bool = False) -> None:
+        """Queue one update; `text` is its JSON, serialized once for every client by the caller."""
         data = message["data"]
+        text = text if text is not None else orjson.dumps(message).decode()
         held = self.holding.get((channel, data["symbol"]))
         if held is not None and not replayed:
-            held.append(message)
+            held.append((message, text))
             return
         key = (channel, data.get("exchange") or "", data["symbol"])
         seq, last = data.get("seq"), self.last_seq.get(key)
@@ -75,7 +78,7 @@ class Outbox:
         if isinstance(seq, int):
             self.last_seq[key] = seq
         if channel == "ticker":
-            self.tickers[data["symbol"]] = orjson.dumps(message)
+            self.tickers[data["symbol"]] = text
         elif len(self.trades) >= self.max_trades:
             gap = self.dropped.setdefault(key, {"type": "gap", "channel": channel, "symbol": data["symbol"],
                                                 "exchange": key[1], "from_seq": seq, "to_seq": seq, "missed": 0,
@@ -83,17 +86,18 @@ class Outbox:
             gap["to_seq"], gap["missed"] = seq, gap["missed"] + 1
             self.full_since = self.full_since or time.monotonic()
         else:
-            self.trades.append(orjson.dumps(message))
+            self.trades.append(text)
             self.full_since = None
         self.ready.set()
 
     def notice(self, message: dict[str, Any]) -> None:
-        self.notices.append(orjson.dumps(message))
+        self.notices.append(orjson.dumps(message).decode())
         self.ready.set()
 
-    def drain(self) -> list[bytes]:
-        """Everything pending, notices first, and empty the box."""
-        batch = [*self.notices, *map(orjson.dumps, self.dropped.values()), *self.tickers.values(), *self.trades]
+    def drain(self) -> list[str]:
+        """Everything pending as JSON text, notices first, and empty the box."""
+        gaps = [orjson.dumps(gap).decode() for gap in self.dropped.values()]
+        batch = [*self.notices, *gaps, *self.tickers.values(), *self.trades]
         self.notices.clear()
         self.dropped.clear()
         self.tickers.clear()
@@ -182,7 +186,8 @@ class Hub:
             except (orjson.JSONDecodeError, AttributeError):
                 log.warning("unreadable message on %s", msg.subject)
                 return
+            text = orjson.dumps(message).decode()  # once, however many clients listen
             for outbox in tuple(self._listeners.get(key, ())):
-                outbox.offer(channel, message)
+                outbox.offer(channel, message, text)
 
         self._subscriptions[key] = await self.bus.nc.subscribe(subject, cb=deliver)

@@ -131,7 +131,7 @@ async def _writer(session: Session) -> None:
     while True:
         await outbox.ready.wait()
         for frame in outbox.drain():
-            await session.ws.send_text(frame.decode())
+            await session.ws.send_text(frame)
 
 
 async def _watchdog(session: Session) -> int:

@@ -14,7 +14,7 @@ def message(channel: str, seq: int, symbol: str = "BTC/USDT", price: float = 1.0
 
 
 def drained(box: Outbox) -> list[dict]:
-    return [orjson.loads(frame) for frame in box.drain()]
+    return [orjson.loads(frame) for frame in box.drain()]  # frames are JSON text
 
 
 def test_tickers_keep_only_the_latest_per_symbol():
