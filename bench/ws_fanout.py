@@ -303,7 +303,7 @@ def main() -> None:
     args.down_steps = [float(s) for s in args.down_steps.split(",") if s]
 
     nofile = raise_nofile(args.clients * 2 + 4096)  # inherited by the gateway and the client processes
-    os.environ["GATEWAY_WS_MAX_CONNECTIONS"] = str(max(20_000, args.clients * 2))
+    os.environ["GATEWAY_WS__MAX_CONNECTIONS"] = str(max(20_000, args.clients * 2))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
     from devstack import Stack

@@ -13,9 +13,9 @@ import websockets
 
 from conftest import SANDBOX_DATA, recorded, running_suite
 
-STREAM_ENV = {"GATEWAY_WS_HEARTBEAT_SECONDS": "1", "GATEWAY_WS_IDLE_SECONDS": "3",
-              "GATEWAY_WS_MAX_MESSAGES_PER_SECOND": "20", "STREAM_WATCHDOG_SECONDS": "3",
-              "GATEWAY_WS_MAX_PENDING_TRADES": "100", "GATEWAY_WS_SLOW_SECONDS": "2"}
+STREAM_ENV = {"GATEWAY_WS__HEARTBEAT_SECONDS": "1", "GATEWAY_WS__IDLE_SECONDS": "3",
+              "GATEWAY_WS__MAX_MESSAGES_PER_SECOND": "20", "STREAM_WATCHDOG_SECONDS": "3",
+              "GATEWAY_WS__MAX_PENDING_TRADES": "100", "GATEWAY_WS__SLOW_SECONDS": "2"}
 
 
 def closes(symbol: str) -> set[float]:

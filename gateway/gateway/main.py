@@ -22,7 +22,6 @@ from gateway.proxy import ApiProxy
 from gateway.services import ServiceClient
 from gateway.settings import get_settings
 from gateway.streams import Hub
-from gateway.ws import Limits
 
 
 class _Parts:
@@ -60,12 +59,7 @@ def create_app() -> ASGIApp:
         parts.bus = Bus(settings.nats_url, name="gateway", on_down=bus_down, on_up=bus_up)
         hub_ref.append(Hub(parts.bus))
         app.state.hub, app.state.ws_connections = hub_ref[0], 0
-        app.state.ws_limits = Limits(
-            max_connections=settings.ws_max_connections, max_subscriptions=settings.ws_max_subscriptions,
-            max_message_bytes=settings.ws_max_message_bytes,
-            max_messages_per_second=settings.ws_max_messages_per_second,
-            heartbeat_seconds=settings.ws_heartbeat_seconds, idle_seconds=settings.ws_idle_seconds,
-            max_pending_trades=settings.ws_max_pending_trades, slow_seconds=settings.ws_slow_seconds)
+        app.state.ws_limits = settings.ws
         await parts.bus.start()
         parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
         parts.openapi = OpenApiMerger(parts.services)

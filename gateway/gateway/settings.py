@@ -7,11 +7,14 @@ from pydantic_settings import SettingsConfigDict
 from dm_shared.cache import TTL
 from dm_shared.settings import CommonSettings
 
+from gateway.ws import Limits
+
 
 class GatewaySettings(CommonSettings):
     """Where the services are and how the gateway treats them."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", env_ignore_empty=True,
+                                      env_nested_delimiter="__")
 
     market_url: str = "http://127.0.0.1:8101"
     stream_url: str = "http://127.0.0.1:8102"
@@ -20,16 +23,8 @@ class GatewaySettings(CommonSettings):
     # Overrides of spec 002's TTL per data kind, e.g. GATEWAY_CACHE_TTL='{"market": 30}'.
     cache_ttl: dict[str, float] = {}
     cors_origins: list[str] = ["*"]
-    # WebSocket limits (GATEWAY_WS_...): connections per process, subscriptions per client, message size,
-    # client messages per second, heartbeat and idle close, trades a client may fall behind and for how long.
-    ws_max_connections: int = 10_000
-    ws_max_subscriptions: int = 50
-    ws_max_message_bytes: int = 4096
-    ws_max_messages_per_second: float = 20.0
-    ws_heartbeat_seconds: float = 30.0
-    ws_idle_seconds: float = 60.0
-    ws_max_pending_trades: int = 1000
-    ws_slow_seconds: float = 10.0
+    # WebSocket limits, e.g. GATEWAY_WS__IDLE_SECONDS=60 (see gateway/ws.py, Limits).
+    ws: Limits = Limits()
 
     def ttl(self, kind: str) -> float:
         """Seconds a value of `kind` stays fresh."""

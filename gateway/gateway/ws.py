@@ -7,10 +7,9 @@ Close codes: 1000 normal, 1008 flood or policy, 1009 message too big, 1013 too m
 import asyncio
 import re
 import time
-from dataclasses import dataclass
-
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
 
 from dm_shared.envelope import error_body, now_ms
 
@@ -21,9 +20,8 @@ _PAIR = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
 CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY = 4000, 4008, 1008, 1009, 1013
 
 
-@dataclass
-class Limits:
-    """Per-connection limits (gateway settings)."""
+class Limits(BaseModel):
+    """WebSocket limits, the `ws` section of the gateway settings (GATEWAY_WS__MAX_CONNECTIONS ...)."""
 
     max_connections: int = 10_000
     max_subscriptions: int = 50
