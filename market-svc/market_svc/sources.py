@@ -37,6 +37,7 @@ class Sources:
                                           markets_ttl=settings.markets_refresh_seconds, **common)
                           for venue, url in venues.items()]
         self.binance, self.kucoin, self.okx = self.exchanges
+        self._listings: tuple[tuple[float, ...], Listings] | None = None
         if budget is not None:
             published = {**HTTP_LIMITS, **{e.name: 60_000 / e.exchange.rateLimit for e in self.exchanges}}
             for name, per_minute in {**published, **settings.budgets}.items():
@@ -47,8 +48,12 @@ class Sources:
             await exchange.close()
 
     def listings(self) -> Listings:
-        """What the venues list, as far as their markets are loaded."""
-        return Listings(spot={e.name: e.spot_ids() for e in self.exchanges})
+        """What the venues list, as far as their markets are loaded; rebuilt only after a market list
+        reloads, not on every request (real venues list thousands of pairs)."""
+        version = tuple(e.markets_version for e in self.exchanges)
+        if self._listings is None or self._listings[0] != version:
+            self._listings = (version, Listings(spot={e.name: e.spot_ids() for e in self.exchanges}))
+        return self._listings[1]
 
     def resolve(self, raw: str) -> Pair:
         """The pair a user's spelling means (BTC, btc, BTC-USDT, BTCUSDT ...); INVALID_SYMBOL lists the pairs served."""
@@ -58,7 +63,7 @@ class Sources:
         """As `resolve`, with the quote a bare ticker (BTC) is priced in."""
         listings = self.listings()
         try:
-            return parse_pair(raw, known_bases=listings.bases(), default_quote=default_quote)
+            return parse_pair(raw, known_bases=listings.bases, default_quote=default_quote)
         except InvalidSymbolError as exc:
-            exc.details["supported_symbols"] = sorted(listings.pairs())
+            exc.details["supported_symbols"] = sorted(listings.pairs)
             raise

@@ -162,6 +162,11 @@ class ExchangeAdapter:
         """Symbols of the loaded markets of one kind, `spot` or `swap` (empty before the first load)."""
         return sorted(s for s, m in (self.exchange.markets or {}).items() if m.get(kind))
 
+    @property
+    def markets_version(self) -> float:
+        """Changes whenever the market list is (re)loaded."""
+        return self._markets_loaded_at
+
     def spot_ids(self) -> dict[str, str]:
         """Loaded spot markets: unified symbol -> the venue's own id."""
         return {s: m["id"] for s, m in (self.exchange.markets or {}).items() if m.get("spot")}

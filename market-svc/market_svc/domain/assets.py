@@ -6,6 +6,7 @@ Which venues list which pairs, under which native ids, comes from the exchanges'
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,15 @@ class Listings:
 
     spot: dict[str, dict[str, str]] = field(default_factory=dict)  # venue -> {"BTC/USDT": "BTCUSDT"}
 
+    @cached_property
     def bases(self) -> set[str]:
         """Every base asset some venue lists, plus the registry's."""
         listed = {symbol.split("/")[0] for symbols in self.spot.values() for symbol in symbols}
         return listed | set(ASSETS)
 
+    @cached_property
     def pairs(self) -> set[str]:
+        """Every spot pair some venue lists."""
         return {symbol for symbols in self.spot.values() for symbol in symbols}
 
     def venues(self, pair: str) -> dict[str, str]:

@@ -51,7 +51,7 @@ async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h:
     if not answered:
         unknown = {InvalidSymbolError.code, SourceUnsupportedError.code}
         if all(a.code in unknown for a in failed):
-            listed = sources.listings().pairs()
+            listed = sources.listings().pairs
             raise InvalidSymbolError(f"No source lists {pair}", details={"symbol": str(pair),
                                                                          "supported_symbols": sorted(listed)})
         raise UpstreamUnavailableError("No price source answered in time",
