@@ -6,7 +6,7 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dm_shared.cache import Cache
+from dm_shared.cache import Cache, Entry
 from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body, now_ms
 from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
@@ -41,6 +41,13 @@ def _passthrough(answer: ServiceResponse) -> tuple[int, bytes, list[tuple[bytes,
         return _error(ApiError(details={"service_status": answer.status}))
     headers = [(k.encode(), answer.headers[k].encode()) for k in _PASSED_HEADERS if k in answer.headers]
     return answer.status, answer.body, headers
+
+
+def _from_cache(entry: Entry, now: int, *, stale: bool,
+                reason: str | None = None) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """A cached answer relabelled as served at `now`, with its X-Cache and Age headers."""
+    body = relabel(entry, now=now, stale=stale, reason=reason)
+    return 200, body, [_STALE if stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
 
 
 class ApiProxy:
@@ -87,7 +94,7 @@ class ApiProxy:
         entry = self.cache.peek(key, now) if route.cache is not None else None
         if entry is None:
             return None
-        return 200, relabel(entry, now=now, stale=False), [_HIT, (b"age", b"%d" % ((now - entry.fetched_at) // 1000))]
+        return _from_cache(entry, now, stale=False)
 
     async def _serve(self, route: Route, target: str, query: str, key: str,
                      rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -110,9 +117,6 @@ class ApiProxy:
             return _error(exc)
         finally:
             request_id.reset(token)
-        entry = lookup.entry
         if not lookup.hit:
-            return 200, entry.body, [_MISS, _AGE_ZERO]
-        now = now_ms()
-        body = relabel(entry, now=now, stale=lookup.stale, reason=getattr(lookup.error, "code", None))
-        return 200, body, [_STALE if lookup.stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
+            return 200, lookup.entry.body, [_MISS, _AGE_ZERO]
+        return _from_cache(lookup.entry, now_ms(), stale=lookup.stale, reason=getattr(lookup.error, "code", None))

@@ -30,7 +30,7 @@ def relabel(entry: Entry, *, now: int, stale: bool, reason: str | None = None) -
     if last is not None and last[0] == (now, stale, reason):
         return last[1]
     head, rest, provenance = _parts(entry)
-    provenance = {**provenance, "cached": True, "stale": stale, "age_ms": max(0, now - entry.fetched_at)}
+    provenance = {**provenance, "cached": True, "stale": stale, "age_ms": entry.age_ms(now)}
     if reason:
         provenance["stale_reason"] = reason
     body = b"".join((head, str(now).encode(), rest, b',"provenance":', orjson.dumps(provenance), b"}"))

@@ -4,15 +4,13 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from dm_shared.app import create_service_app
 from dm_shared.breaker import BreakerState
 from dm_shared.budget import Budget
 from dm_shared.bus import Bus
+from dm_shared.cache import fail_fast_redis
 from dm_shared.envelope import JsonResponse, now_ms
 from dm_shared.health import DEGRADED, DOWN, OK, http_status, probe
 from dm_shared.logs import configure_logging
@@ -38,8 +36,7 @@ async def _warm_markets(sources: Sources) -> None:
 async def lifespan(app: FastAPI):
     settings = get_settings()
     configure_logging("market-svc", settings.log_level)
-    redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=0.3, socket_timeout=0.3,
-                              retry=Retry(NoBackoff(), 0))
+    redis = fail_fast_redis(settings.redis_url)
     budget = Budget(redis)
     client = UpstreamClient(budget=budget)
     sources = Sources(settings, client, budget)

@@ -32,6 +32,12 @@ TTL: dict[str, float] = {
     "price": 5, "ohlcv": 60, "market": 60, "news": 300, "sentiment": 600, "ai_signals": 120, "stats": 300,
 }
 
+def fail_fast_redis(url: str, *, timeout: float = 0.3) -> aioredis.Redis:
+    """A Redis client that gives up within `timeout` and never retries: Redis trouble must cost a request
+    at most that, after which callers step around Redis (the cache goes uncached, budgets go local)."""
+    return aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
@@ -75,8 +81,7 @@ class Cache:
     def __init__(self, redis_url: str, *, namespace: str = "dm", stale_seconds: float = 900,
                  l1_size: int = 4096, lock_seconds: float = 10.0, redis_cooldown: float = 1.0,
                  redis_timeout: float = 0.3):
-        self._redis = aioredis.from_url(redis_url, socket_connect_timeout=redis_timeout,
-                                        socket_timeout=redis_timeout, retry=Retry(NoBackoff(), 0))
+        self._redis = fail_fast_redis(redis_url, timeout=redis_timeout)
         self._ns = namespace
         self.stale_seconds = stale_seconds
         self._l1: OrderedDict[str, Entry] = OrderedDict()
@@ -125,7 +130,7 @@ class Cache:
     def peek(self, key: str, now: int) -> Entry | None:
         """An entry fresh at `now` from the in-process tier, without touching Redis (the hot path)."""
         local = self._l1.get(key)
-        if local is not None and now - local.fetched_at < local.ttl * 1000:
+        if local is not None and local.fresh(now):
             CACHE_EVENTS.inc("hit")
             return local
         return None

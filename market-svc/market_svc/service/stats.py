@@ -1,11 +1,11 @@
 """Market-wide figures: global stats with top movers, dominance, and price history."""
 
-import bisect
 from typing import Any
 
 from dm_shared.errors import InvalidRangeError, SourceUnsupportedError, UpstreamError
 from dm_shared.fallback import Source, first_success
 
+from market_svc.domain import ohlcv
 from market_svc.domain.assets import ASSETS, USD_STABLECOINS
 from market_svc.service.labels import noted
 from market_svc.sources import Sources
@@ -123,12 +123,11 @@ async def get_history(sources: Sources, *, symbol: str, start: int, end: int, in
 
     def from_exchange(exchange):
         async def fetch() -> list[dict[str, Any]]:
-            rows = await exchange.fetch_ohlcv(str(pair), interval, since=start, until=end,
-                                              limit=min(1000, (end - start) // step + 1))
-            times = [r[0] for r in rows]
-            kept = rows[bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
-            return [{"timestamp": r[0], "price": r[4], "volume": None, "base_volume": r[5], "market_cap": None}
-                    for r in kept]
+            limit = min(1000, (end - start) // step + 1)
+            rows = await exchange.fetch_ohlcv(str(pair), interval, since=start, until=end, limit=limit)
+            kept = ohlcv.select([ohlcv.to_candle(r) for r in rows], since=start, until=end, limit=limit)
+            return [{"timestamp": c["t"], "price": c["c"], "volume": None, "base_volume": c["v"], "market_cap": None}
+                    for c in kept]
         return Source(exchange.name, fetch)
 
     data, provenance = await first_success([Source("coingecko", from_coingecko),
