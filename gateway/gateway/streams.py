@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 import nats.errors
@@ -12,14 +13,12 @@ import orjson
 from nats.js.api import DeliverPolicy
 
 from dm_shared.bus import Bus
+from dm_shared.subjects import ANY_EXCHANGE, ticker_subject, trades_subject
 
 log = logging.getLogger("gateway.streams")
 
-# Documented channels (docs/asyncapi.yaml): the NATS subject a symbol's messages come from.
-CHANNELS: dict[str, str] = {
-    "ticker": "market.ticker.*.{pair}",
-    "trades": "market.trades.*.{pair}",
-}
+# Documented channels (docs/asyncapi.yaml): the NATS subject a symbol's messages come from, any venue.
+CHANNELS: dict[str, Callable[[str, str], str]] = {"ticker": ticker_subject, "trades": trades_subject}
 
 
 def to_client(channel: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +148,7 @@ class Hub:
         The caller holds the symbol's live trades back (`Outbox.hold`) before joining; they are released
         after the replay, and the outbox drops the overlap by sequence number.
         """
-        subject = CHANNELS[channel].format(pair=symbol.replace("/", "-"))
+        subject = CHANNELS[channel](ANY_EXCHANGE, symbol)
         outbox.hold(channel, symbol)
         replayed = 0
         try:
@@ -178,7 +177,7 @@ class Hub:
 
     async def _subscribe(self, key: tuple[str, str]) -> None:
         channel, symbol = key
-        subject = CHANNELS[channel].format(pair=symbol.replace("/", "-"))
+        subject = CHANNELS[channel](ANY_EXCHANGE, symbol)
 
         async def deliver(msg) -> None:
             try:

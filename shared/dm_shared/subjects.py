@@ -1,9 +1,14 @@
-"""NATS subjects and streams of stream-svc (documented for consumers in docs/asyncapi.yaml)."""
-
-from stream_svc.domain.messages import pair_token
+"""The suite's NATS subjects and streams, in one place for the services that publish and the gateway
+that subscribes (documented for other consumers in docs/asyncapi.yaml)."""
 
 TRADES_STREAM = "MARKET_TRADES"
 TRADES_WILDCARD = "market.trades.>"
+ANY_EXCHANGE = "*"
+
+
+def pair_token(symbol: str) -> str:
+    """`BTC/USDT` as it appears in subjects: `BTC-USDT`."""
+    return symbol.replace("/", "-")
 
 
 def ticker_subject(exchange: str, symbol: str) -> str:

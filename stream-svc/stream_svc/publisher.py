@@ -8,9 +8,9 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from dm_shared.bus import Bus
+from dm_shared.subjects import TRADES_STREAM, TRADES_WILDCARD, ticker_subject, trades_subject
 
 from stream_svc.domain.messages import Ticker, Trade
-from stream_svc.subjects import TRADES_STREAM, TRADES_WILDCARD, ticker_subject, trades_subject
 
 log = logging.getLogger("stream.publisher")
 

@@ -6,11 +6,6 @@ from typing import Any
 from dm_shared.bus import SCHEMA_VERSION
 
 
-def pair_token(symbol: str) -> str:
-    """`BTC/USDT` as it appears in subjects: `BTC-USDT`."""
-    return symbol.replace("/", "-")
-
-
 @dataclass(frozen=True)
 class Ticker:
     exchange: str
