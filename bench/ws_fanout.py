@@ -19,8 +19,8 @@ the per-symbol rate goes up in --steps of --step-seconds each, until p99 passes 
 ticks (if phase 1 already fails, it goes down in --down-steps until a step holds) (the gateway keeps only the latest ticker per symbol for a client that is behind, so a gap in a
 client's seq is a coalesced tick). Gateway memory is VmRSS of the gateway process, sampled every 0.5 s.
 
-    .venv/bin/python -m bench.ws_fanout [--clients 10000] [--procs 2] [--seconds 30] [--steps 2,4,8,16]
-        [--down-steps 0.5,0.25,0.1] [--step-seconds 15] [--no-deflate]
+    .venv/bin/python -m bench.ws_fanout [--clients 10000] [--procs 2] [--seconds 30] [--steps 1.5,2,3,4,6,8]
+        [--down-steps 0.5,0.25,0.1] [--step-seconds 15]
 """
 
 import argparse
@@ -29,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import re
 import resource
 import tempfile
 import time
@@ -60,14 +61,17 @@ def raise_nofile(n: int) -> int:
 # ---------------------------------------------------------------- client processes
 
 
-def client_proc(index: int, url: str, ids: list[int], sent, phase_of, cmd_q, out_q, deflate: bool) -> None:
+def client_proc(index: int, url: str, ids: list[int], sent, phase_of, cmd_q, out_q) -> None:
     """Run the clients `ids` in one process; answer ("stats", phase) and ("stop",) commands on `cmd_q`."""
-    asyncio.run(_clients(index, url, ids, sent, phase_of, cmd_q, out_q, deflate))
+    import uvloop
+
+    uvloop.run(_clients(index, url, ids, sent, phase_of, cmd_q, out_q))
 
 
-async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q, deflate) -> None:
+async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q) -> None:
     import orjson
-    from websockets.asyncio.client import connect
+
+    from bench.ws_client import connect
 
     latencies: dict[int, array] = {}  # phase -> latencies (ms)
     counts: dict[int, int] = {}       # phase -> ticker messages received
@@ -76,62 +80,68 @@ async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q, deflate) -> No
     retries: dict[str, int] = {}
     state = {"connected": 0, "open": 0}
     gate = asyncio.Semaphore(200)  # handshakes in flight from this process
+    ticker_prefix, seq_of = b'{"channel":"ticker"', re.compile(rb'"seq":(\d+)').search
 
-    async def pinger(ws) -> None:
-        await asyncio.sleep(random.uniform(1, PING_EVERY_S))
-        while True:
-            await ws.send('{"action":"ping"}')
-            await asyncio.sleep(PING_EVERY_S)
+    def receiver(base: int, subscribed: asyncio.Future):
+        last = -1
+
+        def on_text(raw: bytes) -> None:
+            nonlocal last
+            now = time.time_ns()
+            if not raw.startswith(ticker_prefix):
+                if not subscribed.done() and b'"type":"subscribed"' in raw:
+                    subscribed.set_result(None)
+                return  # connection, subscribed, pong, heartbeat, status
+            seq = int(seq_of(raw).group(1))
+            phase = phase_of[base + seq]
+            if phase > 0:
+                counts[phase] = counts.get(phase, 0) + 1
+                if last >= 0 and seq > last + 1:
+                    gaps[phase] = gaps.get(phase, 0) + seq - last - 1
+                lat = latencies.get(phase)
+                if lat is None:
+                    lat = latencies[phase] = array("f")
+                lat.append((now - sent[base + seq]) / 1e6)
+            last = seq
+
+        return on_text
 
     async def one(i: int) -> None:
         pair = PAIRS[i % len(PAIRS)]
-        base = INDEX[pair] * MAX_SEQ
-        last = -1
-        ping = None
+        subscribed = asyncio.get_running_loop().create_future()
+        on_text = receiver(INDEX[pair] * MAX_SEQ, subscribed)
+        client = None
         try:
             async with gate:
                 for attempt in range(5):
                     try:
-                        ws = await connect(url, ping_interval=None, open_timeout=60, max_queue=None,
-                                           compression="deflate" if deflate else None)
+                        client = await connect(url, on_text, timeout=60)
                         break
                     except (TimeoutError, OSError) as exc:
                         if attempt == 4:
                             raise
                         retries[type(exc).__name__] = retries.get(type(exc).__name__, 0) + 1
                         await asyncio.sleep(0.5 + random.random())
-                await ws.send(orjson.dumps({"action": "subscribe", "channel": "ticker", "symbols": [pair]}).decode())
-                while orjson.loads(await ws.recv()).get("type") != "subscribed":
-                    pass
+                client.send_text(orjson.dumps({"action": "subscribe", "channel": "ticker",
+                                               "symbols": [pair]}).decode())
+                await asyncio.wait_for(subscribed, 60)
             state["connected"] += 1
             state["open"] += 1
-            ping = asyncio.create_task(pinger(ws))
-            async for raw in ws:
-                now = time.time_ns()
-                if not raw.startswith('{"channel":"ticker"'):
-                    continue  # pong, heartbeat, status
-                seq = orjson.loads(raw)["data"]["seq"]
-                phase = phase_of[base + seq]
-                if phase > 0:
-                    counts[phase] = counts.get(phase, 0) + 1
-                    if last >= 0 and seq > last + 1:
-                        gaps[phase] = gaps.get(phase, 0) + seq - last - 1
-                    lat = latencies.get(phase)
-                    if lat is None:
-                        lat = latencies[phase] = array("f")
-                    lat.append((now - sent[base + seq]) / 1e6)
-                last = seq
-            raise ConnectionError(f"closed {ws.close_code}")
+            await asyncio.sleep(random.uniform(1, PING_EVERY_S))
+            while not client.closed.done():
+                client.send_text('{"action":"ping"}')
+                await asyncio.wait({client.closed}, timeout=PING_EVERY_S)
+            raise ConnectionError(f"close {client.closed.result()}")
         except asyncio.CancelledError:
+            if client is not None:
+                client.close()
             raise
         except Exception as exc:  # noqa: BLE001 - counted and reported
-            code = getattr(getattr(exc, "rcvd", None), "code", None)
-            key = f"close {code}" if code is not None else str(exc)[:60] or type(exc).__name__
+            key = str(exc)[:60] or type(exc).__name__
             closes[key] = closes.get(key, 0) + 1
         finally:
-            if ping is not None:
+            if client is not None and subscribed.done():
                 state["open"] -= 1
-                ping.cancel()
 
     tasks = [asyncio.create_task(one(i)) for i in ids]
     loop = asyncio.get_running_loop()
@@ -292,12 +302,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--seconds", type=float, default=30.0, help="phase 1 length (1 tick/s per symbol)")
-    parser.add_argument("--steps", default="2,4,8,16", help="phase 2 ticks/s per symbol, in order")
+    parser.add_argument("--steps", default="1.5,2,3,4,6,8", help="phase 2 ticks/s per symbol, in order")
     parser.add_argument("--down-steps", default="0.5,0.25,0.1",
                         help="phase 2 ticks/s per symbol, in order, when 1 tick/s already misses the target")
     parser.add_argument("--step-seconds", type=float, default=15.0)
-    parser.add_argument("--no-deflate", action="store_true",
-                        help="clients do not offer permessage-deflate (browsers and websockets do by default)")
     args = parser.parse_args()
     args.steps = [float(s) for s in args.steps.split(",") if s]
     args.down_steps = [float(s) for s in args.down_steps.split(",") if s]
@@ -322,7 +330,7 @@ def main() -> None:
         cmd_qs = [ctx.Queue() for _ in range(args.procs)]
         procs = [ctx.Process(target=client_proc, daemon=True,
                              args=(p, url, list(range(p, args.clients, args.procs)), sent, phase_of, cmd_qs[p],
-                                   out_q, not args.no_deflate))
+                                   out_q))
                  for p in range(args.procs)]
         t_connect = time.monotonic()
         for proc in procs:
@@ -362,7 +370,7 @@ def main() -> None:
     one = rows[0]
 
     print(f"\nws fan-out: {connected} clients on one gateway process, {len(PAIRS)} symbols, {args.procs} client "
-          f"processes, permessage-deflate {'off' if args.no_deflate else 'offered by clients'}, "
+          f"processes, "
           f"RLIMIT_NOFILE {nofile}")
     print(f"{'phase':>5}{'tick/s/sym':>11}{'offered/s':>11}{'delivered/s':>12}{'missed':>9}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'max ms':>9}{'gw RSS MB':>10}{'gw CPU':>8}{'cl CPU':>8}  ok")
@@ -380,7 +388,7 @@ def main() -> None:
     print(f"gateway log: {len(gateway_log.splitlines())} lines, {len(errors)} error lines"
           + (f"; first: {errors[0][:300]}" if errors else ""))
     print(json.dumps({"clients": args.clients, "connected": connected, "connect_s": round(connect_s, 1),
-                      "deflate_offered": not args.no_deflate, "rss_idle_mb": round(rss_idle, 1),
+                      "rss_idle_mb": round(rss_idle, 1),
                       "rss_connected_mb": round(rss_connected, 1), "rss_end_mb": round(gw_rss_end, 1),
                       "phases": rows, "sustained_msgs_s": sustained, "closes": closes,
                       "run_s": round(time.monotonic() - started, 1)}))

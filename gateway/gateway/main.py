@@ -59,7 +59,8 @@ def create_app() -> ASGIApp:
         parts.bus = Bus(settings.nats_url, name="gateway", on_down=bus_down, on_up=bus_up)
         hub_ref.append(Hub(parts.bus))
         app.state.hub, app.state.ws_connections = hub_ref[0], 0
-        app.state.ws_limits = settings.ws
+        app.state.ws_sweeper = ws.Sweeper(settings.ws)
+        app.state.ws_sweeper.start()
         await parts.bus.start()
         parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
         parts.openapi = OpenApiMerger(parts.services)
@@ -71,6 +72,7 @@ def create_app() -> ASGIApp:
         try:
             yield
         finally:
+            await app.state.ws_sweeper.stop()
             await parts.bus.close()
             parts.mongo.close()
             await parts.cache.close()

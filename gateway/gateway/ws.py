@@ -5,8 +5,10 @@ Close codes: 1000 normal, 1008 flood or policy, 1009 message too big, 1013 too m
 """
 
 import asyncio
+import logging
 import re
 import time
+
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
@@ -15,6 +17,7 @@ from dm_shared.envelope import error_body, now_ms
 
 from gateway.streams import CHANNELS, Hub, Outbox
 
+log = logging.getLogger("gateway.ws")
 router = APIRouter()
 _PAIR = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
 CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY = 4000, 4008, 1008, 1009, 1013
@@ -40,8 +43,14 @@ class Session:
         self.ws, self.hub, self.limits, self.channels = ws, hub, limits, channels
         self.outbox = Outbox(limits.max_pending_trades)
         self.subscribed: set[tuple[str, str]] = set()
-        self.last_heard = time.monotonic()
+        self.last_heard = self.last_beat = time.monotonic()
         self.window_start, self.window_count = time.monotonic(), 0
+        self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def end(self, code: int) -> None:
+        """Close the connection with `code` (the sweeper's verdict)."""
+        if not self.ended.done():
+            self.ended.set_result(code)
 
     async def send(self, message: dict) -> None:
         await self.ws.send_text(orjson.dumps(message).decode())
@@ -123,6 +132,47 @@ class Session:
         self.subscribed.clear()
 
 
+class Sweeper:
+    """One task keeps every connection's clock: heartbeats, the idle close and the slow close. (A task per
+    connection waking every second costs 10,000 wake-ups a second at 10,000 clients.)"""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.sessions: set[Session] = set()
+        self.every = min(1.0, limits.heartbeat_seconds / 2)
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def sweep(self, now: float) -> None:
+        limits, heartbeat = self.limits, None
+        for session in self.sessions:
+            full_since = session.outbox.full_since
+            if full_since and now - full_since > limits.slow_seconds:
+                session.end(CLOSE_SLOW)
+            elif now - session.last_heard > limits.idle_seconds:
+                session.end(CLOSE_IDLE)
+            elif now - session.last_beat >= limits.heartbeat_seconds:
+                heartbeat = heartbeat or orjson.dumps({"type": "heartbeat", "timestamp": now_ms()}).decode()
+                session.last_beat = now
+                session.outbox.notices.append(heartbeat)
+                session.outbox.ready.set()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                self.sweep(time.monotonic())
+            except Exception:  # noqa: BLE001 - one bad sweep must not stop the clock for every client
+                log.exception("websocket sweep failed")
+
+
 async def _writer(session: Session) -> None:
     """Sends the outbox as it fills (a client that does not read blocks only this task)."""
     outbox = session.outbox
@@ -132,27 +182,9 @@ async def _writer(session: Session) -> None:
             await session.ws.send_text(frame)
 
 
-async def _watchdog(session: Session) -> int:
-    """Returns the slow close code once the client has been behind for too long."""
-    while True:
-        await asyncio.sleep(1.0)
-        full_since = session.outbox.full_since
-        if full_since and time.monotonic() - full_since > session.limits.slow_seconds:
-            return CLOSE_SLOW
-
-
-async def _heartbeat(session: Session) -> int | None:
-    """A heartbeat every interval; returns the idle close code when the client has been silent too long."""
-    while True:
-        await asyncio.sleep(session.limits.heartbeat_seconds)
-        if time.monotonic() - session.last_heard > session.limits.idle_seconds:
-            return CLOSE_IDLE
-        await session.send({"type": "heartbeat", "timestamp": now_ms()})
-
-
 async def _reader(session: Session) -> int | None:
     while True:
-        text = await asyncio.wait_for(session.ws.receive_text(), timeout=session.limits.idle_seconds)
+        text = await session.ws.receive_text()
         session.last_heard = time.monotonic()
         if len(text.encode()) > session.limits.max_message_bytes:
             await session.error("MESSAGE_TOO_BIG", "Message over the size limit", limit=session.limits.max_message_bytes)
@@ -166,29 +198,29 @@ async def _reader(session: Session) -> int | None:
 async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
     """Run one client connection until it ends, either side."""
     state = ws.app.state
-    hub, limits = state.hub, state.ws_limits
+    hub, sweeper = state.hub, state.ws_sweeper
+    limits = sweeper.limits
     if state.ws_connections >= limits.max_connections:
         await ws.close(code=CLOSE_BUSY, reason="too many connections")
         return
     await ws.accept()
     state.ws_connections += 1
     session = Session(ws, hub, limits, channels)
-    tasks = [asyncio.create_task(coro) for coro in
-             (_reader(session), _writer(session), _heartbeat(session), _watchdog(session))]
+    tasks = [asyncio.create_task(_reader(session)), asyncio.create_task(_writer(session))]
+    sweeper.sessions.add(session)
     try:
         await session.send({"type": "connection", "status": "connected", "channels": list(channels),
                             "heartbeat_seconds": limits.heartbeat_seconds, "idle_seconds": limits.idle_seconds})
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([*tasks, session.ended], return_when=asyncio.FIRST_COMPLETED)
         finished = done.pop()
         code = None if finished.exception() else finished.result()
-        if isinstance(finished.exception(), asyncio.TimeoutError):
-            code = CLOSE_IDLE
         if code is not None:
             # A client that does not read may never take the close frame: do not wait on it for long.
             await asyncio.wait_for(ws.close(code=code), timeout=5)
     except (WebSocketDisconnect, RuntimeError, asyncio.TimeoutError):
         pass
     finally:
+        sweeper.sessions.discard(session)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,12 +1,10 @@
-"""A websocket client's outbox: latest-wins tickers, bounded trades with announced gaps, the slow close."""
-
-import asyncio
-import time
+"""A websocket client's outbox: latest-wins tickers, bounded trades with announced gaps; the sweeper's
+heartbeats, idle close and slow close."""
 
 import orjson
 
 from gateway.streams import Outbox
-from gateway.ws import CLOSE_SLOW, Limits, _watchdog
+from gateway.ws import CLOSE_IDLE, CLOSE_SLOW, Limits, Session, Sweeper
 
 
 def message(channel: str, seq: int, symbol: str = "BTC/USDT", price: float = 1.0) -> dict:
@@ -46,14 +44,23 @@ def test_an_upstream_gap_in_sequence_numbers_is_announced():
     assert (gap["from_seq"], gap["to_seq"], gap["missed"], gap["reason"]) == (2, 4, 3, "upstream")
 
 
-async def test_a_client_behind_for_too_long_is_closed_as_slow():
-    class Session:
-        limits = Limits(slow_seconds=0.5)
-        outbox = Outbox(max_trades=1)
-
-    session = Session()
-    session.outbox.full_since = time.monotonic()
-    assert await asyncio.wait_for(_watchdog(session), 3) == CLOSE_SLOW
+async def test_the_sweeper_beats_then_closes_a_silent_client_and_a_slow_one():
+    sweeper = Sweeper(Limits(heartbeat_seconds=10, idle_seconds=25, slow_seconds=5, max_pending_trades=1))
+    quiet, slow = Session(None, None, sweeper.limits, ("ticker",)), Session(None, None, sweeper.limits, ("trades",))
+    sweeper.sessions |= {quiet, slow}
+    start = quiet.last_heard
+    sweeper.sweep(start + 5)
+    assert quiet.outbox.drain() == [] and not quiet.ended.done()
+    sweeper.sweep(start + 11)
+    assert orjson.loads(quiet.outbox.drain()[0])["type"] == "heartbeat"
+    slow.last_heard = start + 11
+    slow.outbox.full_since = start + 12  # behind from here on
+    sweeper.sweep(start + 16)
+    assert not slow.ended.done()
+    sweeper.sweep(start + 18)
+    assert slow.ended.result() == CLOSE_SLOW and not quiet.ended.done()
+    sweeper.sweep(start + 26)
+    assert quiet.ended.result() == CLOSE_IDLE
 
 
 def test_live_trades_held_during_a_replay_follow_it_without_repeats():
