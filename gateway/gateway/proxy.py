@@ -43,6 +43,11 @@ def _passthrough(answer: ServiceResponse) -> tuple[int, bytes, list[tuple[bytes,
     return answer.status, answer.body, headers
 
 
+def _response_headers(body: bytes, headers: list[tuple[bytes, bytes]],
+                      edge_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [_JSON, (b"content-length", b"%d" % len(body)), *headers, *edge_headers]
+
+
 def _from_cache(entry: Entry, now: int, *, stale: bool,
                 reason: str | None = None) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     """A cached answer relabelled as served at `now`, with its X-Cache and Age headers."""
@@ -83,10 +88,29 @@ class ApiProxy:
                 status, body, headers = answer or await self._serve(
                     route, route.target_for(path), query, key, scope["dm.request_id"])
             await send({"type": "http.response.start", "status": status,
-                        "headers": [_JSON, (b"content-length", b"%d" % len(body)), *headers, *edge_headers]})
+                        "headers": _response_headers(body, headers, edge_headers)})
             await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
+
+    def answer_hot(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """Body and headers of a GET whose fresh answer is in the in-process tier, else None (nothing done).
+
+        For the HTTP protocol's hit path (gateway.hotpath): the same answer, headers and metrics as
+        `__call__` gives the request.
+        """
+        route = match(scope["path"])
+        if route is None or self.cache is None:
+            return None
+        started = time.perf_counter()
+        answer = self._hot(route, f"{scope['path']}?{route.canonical_query(scope['query_string'])}")
+        if answer is None:
+            return None
+        scope["dm.route"] = route.path
+        edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
+        status, body, headers = answer
+        self.edge.record(scope, status, started)
+        return body, _response_headers(body, headers, edge_headers)
 
     def _hot(self, route: Route, key: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""

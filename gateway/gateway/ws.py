@@ -169,7 +169,7 @@ class Sweeper:
             await asyncio.sleep(self.every)
             try:
                 self.sweep(time.monotonic())
-            except Exception:  # noqa: BLE001 - one bad sweep must not stop the clock for every client
+            except Exception:  # one bad sweep must not stop the clock for every client
                 log.exception("websocket sweep failed")
 
 
