@@ -1,10 +1,12 @@
 """Cached GET /api/market through the gateway against a bare uvicorn endpoint returning the same bytes.
 
 Starts the offline suite (Redis, NATS, mongo-wire, sandbox, market-svc, gateway) on free ports and a bare
-uvicorn app (one process each, same uvicorn flags). The server under test is pinned to core 0 and wrk to
+uvicorn app (one uvicorn process each on uvloop and httptools; the gateway as devstack and compose run it,
+with its hit path in the HTTP protocol, gateway/hotpath.py). The server under test is pinned to core 0 and wrk to
 core 1. Each round runs bare then gateway back to back; the machine's speed drifts between rounds on a
 shared host, so the headline is the median of the per-round ratios, next to the median requests/s, p50
-and p99 of each. The target is gateway >= 0.7x bare.
+and p99 of each, and the server's CPU time per request (steadier than requests/s on a noisy host). The
+target is gateway >= 0.7x bare.
 
     .venv/bin/python -m bench.gateway_cache [--seconds 5] [--rounds 9] [--connections 50] [--limit 100]
 """
@@ -33,8 +35,16 @@ def pin(pid: int, core: int) -> None:
     subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, capture_output=True)
 
 
-def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    """requests/s and latency percentiles (ms) from one wrk run on core 1."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:
+    """requests/s, latency percentiles (ms) and the server's CPU µs per request from one wrk run on core 1."""
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
                          check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -42,7 +52,9 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     for label, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         percentiles[label] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": percentiles["50"], "p99_ms": percentiles["99"],
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu_us = (cpu_seconds(pid) - cpu_before) / requests * 1e6 if pid else float("nan")
+    return {"rps": rps, "p50_ms": percentiles["50"], "p99_ms": percentiles["99"], "cpu_us": cpu_us,
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
@@ -77,8 +89,8 @@ def main() -> None:
             wrk(bare_url, 2, args.connections), wrk(gateway_url, 2, args.connections)  # warm-up
             runs = {"bare": [], "gateway": []}
             for _ in range(args.rounds):
-                runs["bare"].append(wrk(bare_url, args.seconds, args.connections))
-                runs["gateway"].append(wrk(gateway_url, args.seconds, args.connections))
+                runs["bare"].append(wrk(bare_url, args.seconds, args.connections, bare.pid))
+                runs["gateway"].append(wrk(gateway_url, args.seconds, args.connections, stack.pid("gateway")))
             results = {name: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for name, rs in runs.items()}
             ratios = [g["rps"] / b["rps"] for b, g in zip(runs["bare"], runs["gateway"], strict=True)]
         finally:
@@ -87,9 +99,10 @@ def main() -> None:
     ratio = statistics.median(ratios)
     print(f"cached GET {path}: {len(body)} bytes, wrk -t1 -c{args.connections} -d{args.seconds}s, "
           f"medians of {args.rounds} rounds")
-    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU µs/req':>12}{'non-2xx':>10}")
     for name, r in results.items():
-        print(f"{name:10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['non_2xx']:>10}")
+        print(f"{name:10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['cpu_us']:>12.1f}"
+              f"{r['non_2xx']:>10}")
     print(f"gateway / bare, median of per-round ratios = {ratio:.2f} (target >= 0.70); "
           f"range {min(ratios):.2f}-{max(ratios):.2f}")
     print(json.dumps({"path": path, "bytes": len(body), **results, "ratio": round(ratio, 3),
