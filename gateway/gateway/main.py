@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 from motor.motor_asyncio import AsyncIOMotorClient
 from starlette.types import ASGIApp
 
@@ -95,7 +97,13 @@ def create_app() -> ASGIApp:
 
     @app.get("/docs", include_in_schema=False)
     async def get_docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Dreammaker Crypto API")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Dreammaker Crypto API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+    # Swagger UI's own files, served by the gateway: the docs page needs no CDN.
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     app.include_router(ws.router)
     proxy = ApiProxy(app, ttl=settings.ttl, edge=Edge(cors_origins=settings.cors_origins))
