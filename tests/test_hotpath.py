@@ -9,7 +9,7 @@ import socket
 import h11
 import orjson
 
-from tests.conftest import unique_limit
+from conftest import unique_limit
 
 
 def _reader() -> h11.Connection:

@@ -13,6 +13,7 @@ progress, a paused transport, websocket upgrades.
     (or UVICORN_HTTP=gateway.hotpath:HotPathProtocol)
 """
 
+import logging
 from urllib.parse import unquote
 
 import httptools
@@ -20,6 +21,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway.proxy import ApiProxy
 
+log = logging.getLogger("gateway.hotpath")
 _OK = STATUS_LINE[200]
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
@@ -47,10 +49,24 @@ class HotPathProtocol(HttpToolsProtocol):
         self.answered = False
 
     def on_headers_complete(self) -> None:
-        if self.proxy is not None and self._answer():
-            self.answered = True
+        answer = None
+        if self.proxy is not None:
+            try:
+                answer = self._hit()
+            except Exception:  # the application answers instead (an error there is an envelope)
+                log.exception("cache hit path failed")
+        if answer is None:
+            super().on_headers_complete()
             return
-        super().on_headers_complete()
+        self.answered = True
+        head, body = answer
+        # Two writes, no join: the event loop sends both in one writev without copying the body.
+        self.transport.write(head)
+        self.transport.write(body)
+        if self.access_log:
+            self.access_logger.info('%s:%d - "GET %s HTTP/1.1" 200', *(self.client or ("-", 0)),
+                                    self.url.decode("latin-1"))
+        self.on_response_complete()  # counts it, arms the keep-alive timer
 
     def on_body(self, body: bytes) -> None:
         if not self.answered:
@@ -60,38 +76,31 @@ class HotPathProtocol(HttpToolsProtocol):
         if not self.answered:
             super().on_message_complete()
 
-    def _answer(self) -> bool:
-        """Write the answer if the in-process tier has it fresh; False leaves the request to uvicorn."""
+    def _hit(self) -> tuple[bytes, bytes] | None:
+        """Status line and headers, and body, if the in-process tier has the answer fresh; else None."""
         parser = self.parser
         if (parser.get_method() != b"GET" or parser.get_http_version() != "1.1" or not parser.should_keep_alive()
                 or parser.should_upgrade() or self.pipeline or self.flow.write_paused
                 or (self.cycle is not None and not self.cycle.response_complete)):
-            return False
+            return None
         for name, _ in self.headers:
             if name in _BODY_HEADERS:
-                return False
+                return None
         url = httptools.parse_url(self.url)
         try:
             path = url.path.decode("ascii")
         except UnicodeDecodeError:
-            return False
+            return None
         if "%" in path:
             path = unquote(path)
         scope = {"type": "http", "method": "GET", "path": path, "query_string": url.query or b"",
                  "headers": self.headers, "client": self.client}
         answer = self.proxy.answer_hot(scope)
         if answer is None:
-            return False
+            return None
         body, headers = answer
-        out = [_OK]
+        head = [_OK]
         for name, value in (*self.server_state.default_headers, *headers):
-            out += (name, b": ", value, b"\r\n")
-        out.append(b"\r\n")
-        # Two writes, no join: the event loop sends both in one writev without copying the body.
-        self.transport.write(b"".join(out))
-        self.transport.write(body)
-        if self.access_log:
-            self.access_logger.info('%s:%d - "GET %s HTTP/1.1" 200', *(self.client or ("-", 0)),
-                                    self.url.decode("latin-1"))
-        self.on_response_complete()  # counts it, arms the keep-alive timer
-        return True
+            head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        return b"".join(head), body
