@@ -53,9 +53,11 @@ def wrk(url: str, seconds: int, connections: int, pid: int | None = None) -> dic
         percentiles[label] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    cpu_us = (cpu_seconds(pid) - cpu_before) / requests * 1e6 if pid else float("nan")
-    return {"rps": rps, "p50_ms": percentiles["50"], "p99_ms": percentiles["99"], "cpu_us": cpu_us,
-            "non_2xx": int(errors.group(1)) if errors else 0}
+    result = {"rps": rps, "p50_ms": percentiles["50"], "p99_ms": percentiles["99"],
+              "non_2xx": int(errors.group(1)) if errors else 0}
+    if pid:
+        result["cpu_us"] = (cpu_seconds(pid) - cpu_before) / requests * 1e6
+    return result
 
 
 def main() -> None:
