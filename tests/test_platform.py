@@ -7,9 +7,9 @@ def test_health_reports_every_service_and_dependency(api):
     response = api.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["success"] is True
+    assert body["status"] == "ok" and body["success"] is True, body
     assert {"market-svc", "redis", "nats", "mongodb"} <= body["services"].keys()
-    assert all(component["status"] == "ok" for component in body["services"].values())
+    assert all(component["status"] == "ok" for component in body["services"].values()), body
     assert body["services"]["market-svc"]["sources"]["coinmarketcap"]["status"] == "skipped"
 
 
