@@ -4,6 +4,8 @@ Each replica announces itself (`member.<id>`) and holds an item (`item.<name>`) 
 it. Keys that are not renewed expire with the bucket's TTL, so a dead replica's items become free and
 another replica takes them within TTL plus one renewal period. Each replica takes at most its fair share
 (items / live members) and gives back extras when a replica joins, so work spreads as replicas come and go.
+An item given back is released only after `on_change` has stopped the work on it, so no two replicas
+work on one item at once (a symbol is never published twice).
 """
 
 import asyncio
@@ -26,6 +28,7 @@ class Leases:
         self.bus, self.bucket, self.replica = bus, bucket, replica
         self.ttl, self.renew_every = ttl, renew_every
         self.held: dict[str, int] = {}  # item -> revision of our lease
+        self._returning: dict[str, int] = {}  # given back, released once the work on them has stopped
         self.members = 0
         self._kv = None
 
@@ -52,9 +55,14 @@ class Leases:
                 if set(self.held) != before:
                     log.info("now streaming %s (%d live replicas)", sorted(self.held), self.members)
                     await on_change(set(self.held))
+                await self._release_returned()
                 await asyncio.sleep(self.renew_every)
         finally:
-            await self._release_all()
+            try:
+                if self.held:
+                    await on_change(set())  # the work stops before another replica may take it
+            finally:
+                await self._release_all()
 
     async def _round(self, items: list[str]) -> None:
         kv = await self._store()
@@ -69,8 +77,8 @@ class Leases:
                 self.held[item] = await kv.update(self._key(item), self.replica.encode(), last=revision)
             except KeyWrongLastSequenceError:
                 del self.held[item]
-        for item in sorted(self.held)[share:]:  # give back extras to a replica that joined
-            await self._release(item)
+        for item in sorted(self.held)[share:]:  # give back extras to a replica that joined (see run)
+            self._returning[item] = self.held.pop(item)
         for item in items:
             if len(self.held) >= share:
                 break
@@ -84,8 +92,11 @@ class Leases:
     def _key(item: str) -> str:
         return "item." + item.replace("/", "-")
 
-    async def _release(self, item: str) -> None:
-        revision = self.held.pop(item)
+    async def _release_returned(self) -> None:
+        while self._returning and self.bus.connected:
+            await self._release(*self._returning.popitem())
+
+    async def _release(self, item: str, revision: int) -> None:
         try:
             await (await self._store()).delete(self._key(item), last=revision)
         except Exception as exc:  # it expires anyway
@@ -94,8 +105,9 @@ class Leases:
     async def _release_all(self) -> None:
         if not self.bus.connected:
             return
-        for item in list(self.held):
-            await self._release(item)
+        await self._release_returned()
+        while self.held:
+            await self._release(*self.held.popitem())
         try:
             await (await self._store()).delete(f"member.{self.replica}")
         except Exception as exc:  # it expires anyway
