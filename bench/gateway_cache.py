@@ -27,19 +27,14 @@ import httpx
 from devstack import Stack
 from devstack.ports import allocate
 
+from bench.procstat import cpu_seconds
+
 COMPONENTS = ["redis", "nats", "mongo", "sandbox", "market", "gateway"]
 
 
 def pin(pid: int, core: int) -> None:
     """Pin every thread of `pid` to one core."""
     subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, capture_output=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:

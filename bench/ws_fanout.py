@@ -35,6 +35,8 @@ import tempfile
 import time
 from array import array
 
+from bench.procstat import cpu_seconds, rss_mb
+
 SYMBOLS = ["BTC", "ETH", "BNB", "XRP", "SOL", "ADA", "DOGE", "TRX", "DOT", "LTC",
            "BCH", "LINK", "AVAX", "XLM", "ATOM", "UNI", "ETC", "XMR", "TON", "FIL"]
 PAIRS = [f"{base}/USDT" for base in SYMBOLS]
@@ -167,21 +169,6 @@ async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q) -> None:
 # ---------------------------------------------------------------- publisher and measurement
 
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (all threads)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Publisher:
     """Publishes ticks for the 20 symbols at a given per-symbol rate, evenly spread over time."""
 
@@ -265,13 +252,13 @@ async def drive(stack, args, sent, phase_of, clients: list[tuple[int, object]], 
         await pub.run(1.0, WARMUP_S, 0, rss_peak, gw)  # warm-up: not counted
         while plan:
             phase, rate, seconds = plan.pop(0)
-            gw_cpu0, cl_cpu0 = cpu_s(gw), sum(cpu_s(p) for p in pids)
+            gw_cpu0, cl_cpu0 = cpu_seconds(gw), sum(cpu_seconds(p) for p in pids)
             t0 = time.monotonic()
             ticks = await pub.run(rate, seconds, phase, rss_peak, gw)
             wall = time.monotonic() - t0
             info = {"phase": phase, "rate_per_symbol": rate, "seconds": round(wall, 2), "ticks": ticks,
-                    "gateway_cpu": round((cpu_s(gw) - gw_cpu0) / wall, 2),
-                    "clients_cpu": round((sum(cpu_s(p) for p in pids) - cl_cpu0) / wall, 2),
+                    "gateway_cpu": round((cpu_seconds(gw) - gw_cpu0) / wall, 2),
+                    "clients_cpu": round((sum(cpu_seconds(p) for p in pids) - cl_cpu0) / wall, 2),
                     "publish_late_ms": round(pub.late_ms, 1)}
             pub.late_ms = 0.0
             await pub.run(1.0, DRAIN_S, -1, rss_peak, gw)  # in-flight ticks arrive; these are not counted
