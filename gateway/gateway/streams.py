@@ -89,8 +89,9 @@ class Outbox:
             self.full_since = None
         self.ready.set()
 
-    def notice(self, message: dict[str, Any]) -> None:
-        self.notices.append(orjson.dumps(message).decode())
+    def notice(self, message: dict[str, Any], text: str | None = None) -> None:
+        """Queue a notice; `text` is its JSON when the caller serialized it once for many clients."""
+        self.notices.append(text if text is not None else orjson.dumps(message).decode())
         self.ready.set()
 
     def drain(self) -> list[str]:
@@ -172,8 +173,9 @@ class Hub:
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """A notice to every listening client (e.g. the bus went away)."""
+        text = orjson.dumps(message).decode()  # once, however many clients listen
         for outbox in {o for listeners in self._listeners.values() for o in listeners}:
-            outbox.notice(message)
+            outbox.notice(message, text)
 
     async def _subscribe(self, key: tuple[str, str]) -> None:
         channel, symbol = key

@@ -159,10 +159,11 @@ class Sweeper:
             elif now - session.last_heard > limits.idle_seconds:
                 session.end(CLOSE_IDLE)
             elif now - session.last_beat >= limits.heartbeat_seconds:
-                heartbeat = heartbeat or orjson.dumps({"type": "heartbeat", "timestamp": now_ms()}).decode()
+                if heartbeat is None:
+                    heartbeat = {"type": "heartbeat", "timestamp": now_ms()}
+                    text = orjson.dumps(heartbeat).decode()  # once for every client due
                 session.last_beat = now
-                session.outbox.notices.append(heartbeat)
-                session.outbox.ready.set()
+                session.outbox.notice(heartbeat, text)
 
     async def _run(self) -> None:
         while True:
