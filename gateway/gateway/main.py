@@ -5,10 +5,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 from motor.motor_asyncio import AsyncIOMotorClient
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
+from swagger_ui_bundle import swagger_ui_path
 
 from dm_shared.app import create_service_app
 from dm_shared.bus import Bus

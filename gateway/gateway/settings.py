@@ -13,8 +13,7 @@ from gateway.ws import Limits
 class GatewaySettings(CommonSettings):
     """Where the services are and how the gateway treats them."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", env_ignore_empty=True,
-                                      env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")  # the rest as in CommonSettings
 
     market_url: str = "http://127.0.0.1:8101"
     stream_url: str = "http://127.0.0.1:8102"

@@ -11,7 +11,7 @@ from dm_shared.settings import CommonSettings
 class MarketSettings(CommonSettings):
     """Where market-svc finds its upstreams, and how patiently it calls them."""
 
-    model_config = SettingsConfigDict(env_prefix="MARKET_", env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_prefix="MARKET_")  # the rest as in CommonSettings
 
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None

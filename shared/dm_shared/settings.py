@@ -1,4 +1,5 @@
-"""Settings every service has; each service subclasses with its own env prefix."""
+"""Settings every service has; each service subclasses with its own env prefix (pydantic merges the
+subclass's model_config into this one, so a service sets only `env_prefix`)."""
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict

@@ -10,7 +10,7 @@ from dm_shared.settings import CommonSettings
 class StreamSettings(CommonSettings):
     """Which symbols to stream, from where, and how patiently."""
 
-    model_config = SettingsConfigDict(env_prefix="STREAM_", env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_prefix="STREAM_")  # the rest as in CommonSettings
 
     binance_ws_url: str = "wss://stream.binance.com:9443"
     symbols: list[str] = ["BTC/USDT", "ETH/USDT"]
