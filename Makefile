@@ -21,7 +21,8 @@ run: install          ## the suite on real upstreams, at http://localhost:8080
 demo: install         ## the suite with every upstream pointed at the sandbox (no internet needed)
 	$(PY) -m devstack demo
 
-test: install         ## every test, starting its own servers on free ports
+test: install         ## the linter, then every test (they start their own servers on free ports)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in docs/benchmarks.md

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.procstat import cpu_seconds
 from devstack import Stack
 from devstack.ports import allocate
-
-from bench.procstat import cpu_seconds
 
 COMPONENTS = ["redis", "nats", "mongo", "sandbox", "market", "gateway"]
 

@@ -124,7 +124,7 @@ class Client(asyncio.Protocol):
         return True
 
     def _frame(self, fin: int, opcode: int, payload: bytes) -> None:
-        if opcode == OP_TEXT or opcode == OP_BINARY or opcode == OP_CONT:
+        if opcode in (OP_TEXT, OP_BINARY, OP_CONT):
             if not fin:
                 self.fragments.append(payload)
                 return

@@ -16,8 +16,9 @@ documented ticker fields (the published `sent_ns` is dropped on the way), so the
 tick's time.time_ns() into shared memory under (symbol, seq) just before publishing and the clients look
 it up by the `seq` they receive. Phase 1: 1 tick/s per symbol for --seconds (spec load x10). Phase 2:
 the per-symbol rate goes up in --steps of --step-seconds each, until p99 passes 100 ms or clients miss
-ticks (if phase 1 already fails, it goes down in --down-steps until a step holds) (the gateway keeps only the latest ticker per symbol for a client that is behind, so a gap in a
-client's seq is a coalesced tick). Gateway memory is VmRSS of the gateway process, sampled every 0.5 s.
+ticks (if phase 1 already fails, it goes down in --down-steps until a step holds) (the gateway keeps
+only the latest ticker per symbol for a client that is behind, so a gap in a client's seq is a coalesced
+tick). Gateway memory is VmRSS of the gateway process, sampled every 0.5 s.
 
     .venv/bin/python -m bench.ws_fanout [--clients 10000] [--procs 2] [--seconds 30] [--steps 1.5,2,3,4,6,8]
         [--down-steps 0.5,0.25,0.1] [--step-seconds 15]
@@ -138,7 +139,7 @@ async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q) -> None:
             if client is not None:
                 client.close()
             raise
-        except Exception as exc:  # noqa: BLE001 - counted and reported
+        except Exception as exc:
             key = str(exc)[:60] or type(exc).__name__
             closes[key] = closes.get(key, 0) + 1
         finally:
@@ -148,7 +149,7 @@ async def _clients(index, url, ids, sent, phase_of, cmd_q, out_q) -> None:
     tasks = [asyncio.create_task(one(i)) for i in ids]
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + 150
-    while state["connected"] + sum(closes.values()) < len(ids) and time.monotonic() < deadline:
+    while state["connected"] + sum(closes.values()) < len(ids) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
     out_q.put({"index": index, "pid": os.getpid(), "connected": state["connected"], "closes": dict(closes),
                "retries": dict(retries)})

@@ -4,8 +4,8 @@ import time
 
 import httpx
 import pytest
-
 from conftest import SandboxControl, forget_rate_limits, running_suite, unique_limit
+
 from devstack.catalogue import CATALOGUE, replica
 
 MARKETS_PATH = "/api/v3/coins/markets"

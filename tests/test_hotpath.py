@@ -8,7 +8,6 @@ import socket
 
 import h11
 import orjson
-
 from conftest import unique_limit
 
 

@@ -5,9 +5,10 @@ import asyncio
 
 import pytest
 
-from devstack import Stack
 from dm_shared.bus import Bus
 from dm_shared.leases import Leases
+
+from devstack import Stack
 
 ITEMS = ["BTC/USDT", "ETH/USDT"]
 

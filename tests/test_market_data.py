@@ -6,8 +6,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-
-from conftest import recorded, unique_limit
+from conftest import recorded
 
 BTC_TICKER = recorded("binance/ticker_24hr_BTCUSDT.json")
 KUCOIN_STATS = recorded("kucoin/market_stats_BTC-USDT.json")["data"]
@@ -63,7 +62,8 @@ def test_trades_and_fallback(api, sandbox):
     sandbox.fault("binance", mode="refuse")
     fallback = ok(api.get("/api/trades/BTC-USDT", params={"limit": 3}))
     kucoin = recorded("kucoin/trade_histories_BTC-USDT.json")["data"]
-    assert fallback["source"] == "kucoin" and [t["price"] for t in fallback["trades"]] == [float(t["price"]) for t in kucoin]
+    assert fallback["source"] == "kucoin"
+    assert [t["price"] for t in fallback["trades"]] == [float(t["price"]) for t in kucoin]
 
 
 def test_exchange_info_and_fallback(api, sandbox):
@@ -138,7 +138,8 @@ def test_funding_and_fallback(api, sandbox):
     assert body["mark_price"] == float(premium["markPrice"])
     sandbox.fault("binance", mode="status", status=500, path="/fapi/v1/premiumIndex")
     fallback = ok(api.get("/api/derivatives/funding/BTC-USDT"))
-    newest = max(recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"], key=lambda r: int(r["fundingTime"]))
+    history = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
+    newest = max(history, key=lambda r: int(r["fundingTime"]))
     assert fallback["source"] == "okx" and fallback["funding_rate"] == float(newest["fundingRate"])
 
 

@@ -56,5 +56,6 @@ def test_cors_allows_every_origin(api):
 
 
 def test_request_id_is_echoed_or_made(api):
-    assert api.get("/api/market", params={"limit": 3}, headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    echoed = api.get("/api/market", params={"limit": 3}, headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
     assert len(api.get("/api/market", params={"limit": 3}).headers["x-request-id"]) == 32

@@ -5,7 +5,6 @@ import time
 import httpx
 import pytest
 import redis
-
 from conftest import running_suite, unique_limit
 
 

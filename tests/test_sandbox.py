@@ -2,6 +2,7 @@
 
 import asyncio
 import csv
+import itertools
 import json
 import random
 import socket
@@ -201,7 +202,7 @@ def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
     assert sorted(t["id"] for t in result["fetch_trades"]) == sorted(t["tradeId"] for t in trades)
     assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {t["tradeId"]: float(t["px"]) for t in trades}
 
-    newest, previous = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
+    newest, _previous = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
     funding = result["fetch_funding_rate"]
     assert funding["symbol"] == "BTC/USDT:USDT" and funding["fundingRate"] == float(newest["fundingRate"])
     assert funding["fundingTimestamp"] == int(newest["fundingTime"])
@@ -366,11 +367,11 @@ def test_coingecko_ohlc_granularity(sandbox, control):
         before = now_ms()
         day = ohlc(1)
         after = now_ms()
-        assert len(day) == 24 and {b[0] - a[0] for a, b in zip(day, day[1:])} == {HOUR}
+        assert len(day) == 24 and {b[0] - a[0] for a, b in itertools.pairwise(day)} == {HOUR}
         assert_latest_hour(day[-1][0] - HOUR, before, after)  # stamped with the candle's close time
         assert day[-1][1:] == as_numbers(rows[-1])[:4]
         week = ohlc(7)
-        assert {b[0] - a[0] for a, b in zip(week, week[1:])} == {4 * HOUR}
+        assert {b[0] - a[0] for a, b in itertools.pairwise(week)} == {4 * HOUR}
         shift = day[-1][0] - HOUR - int(rows[-1]["t"])
         by_open = {int(r["t"]) + shift: r for r in rows}
         close = week[-2][0]  # a complete 4-hour candle
@@ -378,7 +379,7 @@ def test_coingecko_ohlc_granularity(sandbox, control):
         assert week[-2][1:] == [float(hours[0]["o"]), max(float(h["h"]) for h in hours),
                                 min(float(h["l"]) for h in hours), float(hours[-1]["c"])]
         quarter = ohlc(90)
-        assert {b[0] - a[0] for a, b in zip(quarter, quarter[1:])} == {4 * 24 * HOUR}
+        assert {b[0] - a[0] for a, b in itertools.pairwise(quarter)} == {4 * 24 * HOUR}
         assert 21 <= len(quarter) <= 23
         unknown = client.get("/coins/no-such-coin/ohlc", params={"vs_currency": "usd", "days": 1})
         assert (unknown.status_code, unknown.json()) == (404, {"error": "coin not found"})
@@ -406,20 +407,20 @@ def test_coingecko_market_chart_time_shift_and_granularity(sandbox, control):
         assert month["market_caps"] == [] and month["total_volumes"] == []
         assert [p for _, p in month["prices"]] == [float(r["c"]) for r in btc[-len(month["prices"]):]]
         assert 0 <= now_ms() - month["prices"][-1][0] < HOUR
-        assert {b[0] - a[0] for a, b in zip(month["prices"][:-1], month["prices"][1:-1])} == {HOUR}
+        assert {b[0] - a[0] for a, b in zip(month["prices"][:-1], month["prices"][1:-1], strict=False)} == {HOUR}
         assert 719 <= len(month["prices"]) <= 721
         eth_days = get("/coins/ethereum/market_chart", days=2)
         assert [p for _, p in eth_days["prices"]] == [float(r["c"]) for r in eth[-len(eth_days["prices"]):]]
         long = get("/coins/ethereum/market_chart", days=120)  # above 90 days: daily
-        assert {b[0] - a[0] for a, b in zip(long["prices"][:-1], long["prices"][1:-1])} == {86_400_000}
+        assert {b[0] - a[0] for a, b in zip(long["prices"][:-1], long["prices"][1:-1], strict=False)} == {86_400_000}
         assert all(t % 86_400_000 == 0 for t, _ in long["prices"][:-1]) and 119 <= len(long["prices"]) <= 121
 
         end_s = now_ms() // 1000
         hourly = get("/coins/ethereum/market_chart/range", **{"from": end_s - 3 * 86_400, "to": end_s})
-        assert {b[0] - a[0] for a, b in zip(hourly["prices"], hourly["prices"][1:])} == {HOUR}
+        assert {b[0] - a[0] for a, b in zip(hourly["prices"], hourly["prices"][1:], strict=False)} == {HOUR}
         assert all((end_s - 3 * 86_400) * 1000 <= t <= end_s * 1000 for t, _ in hourly["prices"])
         daily = get("/coins/bitcoin/market_chart/range", **{"from": end_s - 200 * 86_400, "to": end_s})
-        assert {b[0] - a[0] for a, b in zip(daily["prices"], daily["prices"][1:])} == {86_400_000}
+        assert {b[0] - a[0] for a, b in zip(daily["prices"], daily["prices"][1:], strict=False)} == {86_400_000}
         unknown = client.get("/coins/dogecoin/market_chart", params={"vs_currency": "usd", "days": 1})
         assert (unknown.status_code, unknown.json()) == (404, {"error": "coin not found"})
         assert client.get("/coins/bitcoin/market_chart", params={"vs_currency": "eur", "days": 1}).status_code == 400
@@ -681,7 +682,7 @@ def test_binance_ws_combined_stream_trades_and_tickers(sandbox, streams):
 
     tickers = of_stream(messages, "btcusdt@ticker")
     candles = [ticker_candle(t, rows) for t in tickers]
-    assert all(b == a + 1 or (a, b) == (len(rows) - 1, len(rows) - 168) for a, b in zip(candles, candles[1:]))
+    assert all(b == a + 1 or (a, b) == (len(rows) - 1, len(rows) - 168) for a, b in itertools.pairwise(candles))
     for ticker in tickers:
         assert list(ticker) == layout and (ticker["e"], ticker["s"]) == ("24hrTicker", "BTCUSDT")
         change = Decimal(ticker["c"]) - Decimal(ticker["o"])

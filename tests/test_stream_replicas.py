@@ -7,8 +7,8 @@ import httpx
 import nats
 import orjson
 import pytest
-
 from conftest import running_suite
+
 from devstack.catalogue import CATALOGUE, replica
 
 SYMBOLS = {"BTC/USDT", "ETH/USDT"}

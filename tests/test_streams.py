@@ -10,7 +10,6 @@ import nats
 import orjson
 import pytest
 import websockets
-
 from conftest import SANDBOX_DATA, recorded, running_suite
 
 STREAM_ENV = {"GATEWAY_WS__HEARTBEAT_SECONDS": "1", "GATEWAY_WS__IDLE_SECONDS": "3",

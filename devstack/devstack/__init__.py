@@ -3,4 +3,4 @@
 from devstack.errors import BinaryNotFoundError, DevstackError, PortInUseError, StartError
 from devstack.stack import Stack
 
-__all__ = ["Stack", "DevstackError", "BinaryNotFoundError", "PortInUseError", "StartError"]
+__all__ = ["BinaryNotFoundError", "DevstackError", "PortInUseError", "Stack", "StartError"]

@@ -188,7 +188,8 @@ async def _reader(session: Session) -> int | None:
         text = await session.ws.receive_text()
         session.last_heard = time.monotonic()
         if len(text.encode()) > session.limits.max_message_bytes:
-            await session.error("MESSAGE_TOO_BIG", "Message over the size limit", limit=session.limits.max_message_bytes)
+            await session.error("MESSAGE_TOO_BIG", "Message over the size limit",
+                                limit=session.limits.max_message_bytes)
             return CLOSE_TOO_BIG
         if session.flooding():
             await session.error("FLOOD", "Too many messages", limit_per_second=session.limits.max_messages_per_second)
@@ -218,7 +219,7 @@ async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
         if code is not None:
             # A client that does not read may never take the close frame: do not wait on it for long.
             await asyncio.wait_for(ws.close(code=code), timeout=5)
-    except (WebSocketDisconnect, RuntimeError, asyncio.TimeoutError):
+    except (TimeoutError, WebSocketDisconnect, RuntimeError):
         pass
     finally:
         sweeper.sessions.discard(session)

@@ -12,7 +12,6 @@ from market_svc.domain.assets import Listings
 from market_svc.domain.symbols import DEFAULT_QUOTE, Pair, parse_pair
 from market_svc.settings import MarketSettings
 
-
 # Published free-tier allowances, calls per minute.
 HTTP_LIMITS = {"coingecko": 30.0, "coinmarketcap": 30.0}
 

@@ -51,7 +51,7 @@ def _symbols_param(request: Request) -> list[str] | None:
     try:
         symbols = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise UpstreamError(-1100, "Illegal characters found in parameter 'symbols'.")
+        raise UpstreamError(-1100, "Illegal characters found in parameter 'symbols'.") from None
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
         raise UpstreamError(-1100, "Illegal characters found in parameter 'symbols'.")
     return symbols

@@ -104,7 +104,8 @@ class TickerFeed:
             "e": "24hrTicker", "E": now, "s": self.symbol,
             "p": _dec(change), "P": _dec(percent), "w": "0",
             "x": before.c, "c": window[-1].c, "Q": "0", "b": "0", "B": "0", "a": "0", "A": "0",
-            "o": window[0].o, "h": max((c.h for c in window), key=Decimal), "l": min((c.l for c in window), key=Decimal),
+            "o": window[0].o, "h": max((c.h for c in window), key=Decimal),
+            "l": min((c.l for c in window), key=Decimal),
             "v": _dec(sum((Decimal(c.v) for c in window), Decimal(0))), "q": "0",
             "O": now - DAY, "C": now, "F": 0, "L": 0, "n": 0,
         }
@@ -320,7 +321,7 @@ class Connection:
             if self.hub.silenced(self.path):
                 if is_event:
                     continue  # events of a silence are lost, as on a stalled feed
-                while self.hub.silenced(self.path):  # replies wait until the silence is cleared
+                while self.hub.silenced(self.path):  # noqa: ASYNC110 (replies wait until the silence is cleared)
                     await asyncio.sleep(SILENCE_POLL)
             try:
                 await self.websocket.send_text(item.text(self.combined) if is_event else item)

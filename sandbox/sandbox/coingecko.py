@@ -161,7 +161,7 @@ def create_app(history: History) -> FastAPI:
             try:
                 days = int(Decimal(raw_days))
             except (ArithmeticError, ValueError):
-                raise _error(400, "invalid days")
+                raise _error(400, "invalid days") from None
             if days < 1:
                 raise _error(400, "invalid days")
         interval = ohlc_interval(days)
@@ -198,7 +198,7 @@ def create_app(history: History) -> FastAPI:
         try:
             start, end = int(Decimal(q.get("from", "")) * 1000), int(Decimal(q.get("to", "")) * 1000)
         except (InvalidOperation, ValueError):
-            raise _error(400, "invalid from or to")
+            raise _error(400, "invalid from or to") from None
         if end < start:
             raise _error(400, "invalid from or to")
         daily = end - start > HOURLY_MAX_DAYS * DAY

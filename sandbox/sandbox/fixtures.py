@@ -1,7 +1,7 @@
 """Access to the recorded payloads shipped in sandbox/data."""
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import orjson
@@ -17,7 +17,7 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_json(relative: str):
     """Parsed content of a JSON file under the data folder (cached; callers must not mutate it)."""
     return orjson.loads((data_dir() / relative).read_bytes())

@@ -5,8 +5,8 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
-from dm_shared.envelope import JsonResponse, install_error_handlers
 from dm_shared.edge import EdgeMiddleware
+from dm_shared.envelope import JsonResponse, install_error_handlers
 from dm_shared.metrics import metrics_response
 
 

@@ -3,8 +3,7 @@
 import time
 from enum import StrEnum
 
-from dm_shared.errors import (UpstreamBudgetError, UpstreamError, UpstreamRateLimitedError,
-                              UpstreamUnavailableError)
+from dm_shared.errors import UpstreamBudgetError, UpstreamError, UpstreamRateLimitedError, UpstreamUnavailableError
 
 
 class BreakerState(StrEnum):

@@ -7,7 +7,6 @@ a ban. When an upstream answers 429 or 418, its Retry-After pauses it for every 
 Without Redis, each replica keeps a bucket of its own and says so in its log.
 """
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -98,7 +97,7 @@ class Budget:
             granted, wait_ms = await self._script(
                 keys=[f"{self._ns}:budget:{upstream}", f"{self._ns}:pause:{upstream}"],
                 args=[limit.per_minute, limit.per_ms, cost])
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             log.warning("budget of %s kept locally, Redis unavailable: %s", upstream, exc)
             granted, wait_ms = self._local[upstream].take(cost)
         if granted == -1:
@@ -118,5 +117,5 @@ class Budget:
             self._local[upstream].paused_until = time.monotonic() * 1000 + ms
         try:
             await self._redis.set(f"{self._ns}:pause:{upstream}", "1", px=ms)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             log.warning("pause of %s kept locally, Redis unavailable: %s", upstream, exc)

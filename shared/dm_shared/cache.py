@@ -109,7 +109,7 @@ class Cache:
             return None
         try:
             return await op
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             if self._redis_usable():
                 log.warning("redis unavailable, serving uncached for %.1fs: %s", self._cooldown, exc)
             self._redis_down_until = time.monotonic() + self._cooldown

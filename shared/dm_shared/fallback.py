@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from dm_shared.envelope import now_ms
-from dm_shared.errors import (InvalidSymbolError, SourceUnsupportedError, UpstreamError,
-                              UpstreamUnavailableError)
+from dm_shared.errors import InvalidSymbolError, SourceUnsupportedError, UpstreamError, UpstreamUnavailableError
 from dm_shared.provenance import Attempt, Provenance
 
 log = logging.getLogger("dm.fallback")

@@ -5,7 +5,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
 
 

@@ -18,8 +18,14 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget
-from dm_shared.errors import (UpstreamBadResponseError, UpstreamBudgetError, UpstreamError, UpstreamRateLimitedError,
-                              UpstreamTimeoutError, UpstreamUnavailableError)
+from dm_shared.errors import (
+    UpstreamBadResponseError,
+    UpstreamBudgetError,
+    UpstreamError,
+    UpstreamRateLimitedError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 
 _RETRYABLE_STATUS = {502, 503, 504}

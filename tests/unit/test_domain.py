@@ -7,10 +7,11 @@ import pytest
 from dm_shared.breaker import BreakerState, CircuitBreaker
 from dm_shared.cache import TTL, Entry
 from dm_shared.errors import InvalidSymbolError, UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError
+
 from gateway.routes import match
 from market_svc.adapters.exchange import rewrite_hosts
-from market_svc.domain.ohlcv import select
 from market_svc.domain.assets import ASSETS
+from market_svc.domain.ohlcv import select
 from market_svc.domain.symbols import Pair, parse_pair
 
 

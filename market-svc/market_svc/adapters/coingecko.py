@@ -31,7 +31,8 @@ class CoinGeckoAdapter:
         self.upstream = Upstream(self.name, base_url, headers=headers, timeout=timeout, breaker=breaker)
         self._client = client
 
-    async def fetch_markets(self, *, currency: str, order: str, count: int, category: str | None) -> list[dict[str, Any]]:
+    async def fetch_markets(self, *, currency: str, order: str, count: int,
+                            category: str | None) -> list[dict[str, Any]]:
         """Rows of /coins/markets, `count` at most, across as many pages as that takes."""
         rows: list[dict[str, Any]] = []
         page = 1
@@ -78,7 +79,8 @@ class CoinGeckoAdapter:
             raise UpstreamBadResponseError("coingecko /global has no totals", details={"upstream": self.name})
         return data
 
-    async def fetch_market_chart_range(self, *, coin_id: str, currency: str, start_s: int, end_s: int) -> dict[str, list]:
+    async def fetch_market_chart_range(self, *, coin_id: str, currency: str, start_s: int,
+                                       end_s: int) -> dict[str, list]:
         """`prices`, `market_caps`, `total_volumes` as [t_ms, value] between two unix times (seconds)."""
         payload = await _coin(self._client.get_json(self.upstream, f"/coins/{coin_id}/market_chart/range",
                                                     {"vs_currency": currency, "from": start_s, "to": end_s}), coin_id)

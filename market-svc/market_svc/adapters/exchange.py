@@ -13,8 +13,15 @@ import orjson
 
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget
-from dm_shared.errors import (ApiError, InvalidSymbolError, UpstreamBadResponseError, UpstreamError,
-                              UpstreamRateLimitedError, UpstreamTimeoutError, UpstreamUnavailableError)
+from dm_shared.errors import (
+    ApiError,
+    InvalidSymbolError,
+    UpstreamBadResponseError,
+    UpstreamError,
+    UpstreamRateLimitedError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 from dm_shared.upstream import DEFAULT_PAUSE_SECONDS, parse_retry_after
 
@@ -215,7 +222,7 @@ class ExchangeAdapter:
         await self.require_symbol(symbol)
         depth = next((d for d in VENUE_DEPTHS.get(self.name, ()) if d >= limit), limit)
         book = await self._call(lambda: self.exchange.fetch_order_book(symbol, depth))
-        if not isinstance(book, dict) or not isinstance(book.get("bids"), list) or not isinstance(book.get("asks"), list):
+        if not isinstance(book, dict) or not all(isinstance(book.get(side), list) for side in ("bids", "asks")):
             raise UpstreamBadResponseError(f"{self.name} order book has no sides", details={"upstream": self.name})
         return book
 

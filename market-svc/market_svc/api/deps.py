@@ -13,5 +13,6 @@ def get_sources(request: Request) -> Sources:
 
 SourcesDep = Annotated[Sources, Depends(get_sources)]
 UnixMs = Annotated[int | None, Query(ge=0, le=10**13, description="Unix time in milliseconds")]
-SymbolPath = Annotated[str, Path(min_length=1, max_length=32,
-                                 description="An asset (BTC) or a pair in any usual spelling: BTC/USDT, BTC-USDT, BTCUSDT")]
+SymbolPath = Annotated[str, Path(
+    min_length=1, max_length=32,
+    description="An asset (BTC) or a pair in any usual spelling: BTC/USDT, BTC-USDT, BTCUSDT")]

@@ -8,8 +8,14 @@ from dm_shared.envelope import JsonResponse, success
 
 from market_svc.api.deps import SourcesDep, SymbolPath, UnixMs
 from market_svc.api.market import check_currency
-from market_svc.schemas import (ERRORS, ExchangeInfoResponse, OrderBookResponse, PriceResponse, TickerResponse,
-                                TradesResponse)
+from market_svc.schemas import (
+    ERRORS,
+    ExchangeInfoResponse,
+    OrderBookResponse,
+    PriceResponse,
+    TickerResponse,
+    TradesResponse,
+)
 from market_svc.service.book import get_exchange_info, get_orderbook, get_trades
 from market_svc.service.prices import get_price, get_ticker
 

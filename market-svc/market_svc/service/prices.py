@@ -30,7 +30,7 @@ async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h:
     pair = sources.resolve_with_quote(symbol, _quote(convert))
     tasks = {e.name: asyncio.create_task(_from_exchange(e, pair)) for e in sources.exchanges}
     tasks["coingecko"] = asyncio.create_task(_from_coingecko(sources, pair))
-    done, pending = await asyncio.wait(tasks.values(), timeout=budget_s)
+    _done, pending = await asyncio.wait(tasks.values(), timeout=budget_s)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)

@@ -83,7 +83,7 @@ class BinanceFeed:
                         event = parse(frame, self.names)
                         if event is not None:
                             yield event
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("binance feed silent for %.0fs; restarting it", self.watchdog)
             except (OSError, websockets.WebSocketException) as exc:
                 log.warning("binance feed lost (%s); reconnecting in %.1fs", type(exc).__name__, backoff)
