@@ -11,7 +11,8 @@ import httpx
 import nats
 import pytest
 import redis
-from motor.motor_asyncio import AsyncIOMotorClient
+
+from dm_shared.mongo import open_mongo
 
 from devstack import DevstackError, PortInUseError, Stack
 from devstack.catalogue import sandbox_offsets
@@ -63,13 +64,13 @@ def test_nats_accepts_a_connection_with_jetstream(stack: Stack) -> None:
 
 def test_mongo_wire_server_stores_and_finds_documents(stack: Stack) -> None:
     async def round_trip():
-        client = AsyncIOMotorClient(stack.url("mongo"), serverSelectionTimeoutMS=3000)
+        client = open_mongo(stack.url("mongo"), timeout_ms=3000)
         try:
             candles = client["devstack_test"]["candles"]
             await candles.insert_one({"symbol": "BTC/USDT", "close": 97000.5})
             return await candles.find_one({"symbol": "BTC/USDT"}, {"_id": 0})
         finally:
-            client.close()
+            await client.close()
 
     assert asyncio.run(round_trip()) == {"symbol": "BTC/USDT", "close": 97000.5}
     assert list((stack.run_dir / "mongo" / "data").glob("devstack_test*"))

@@ -8,9 +8,9 @@ def test_health_reports_every_service_and_dependency(api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["success"] is True, body
-    assert {"market-svc", "redis", "nats", "mongodb"} <= body["services"].keys()
-    assert all(component["status"] == "ok" for component in body["services"].values()), body
-    assert body["services"]["market-svc"]["sources"]["coinmarketcap"]["status"] == "skipped"
+    assert {"market-svc", "redis", "nats", "mongodb"} <= body["components"].keys()
+    assert all(component["status"] == "ok" for component in body["components"].values()), body
+    assert body["components"]["market-svc"]["components"]["coinmarketcap"]["status"] == "skipped"
 
 
 def test_openapi_merges_every_public_endpoint_with_parameters_and_schema(api):

@@ -32,14 +32,14 @@ def test_requests_succeed_without_redis_and_caching_resumes(own_suite, client):
             response = client.get("/api/market", params={"limit": unique_limit()})
             assert response.status_code == 200 and response.json()["source"] == "coingecko"
         health = client.get("/health").json()
-        assert health["status"] == "degraded" and health["services"]["redis"]["status"] == "down"
+        assert health["status"] == "degraded" and health["components"]["redis"]["status"] == "down"
     finally:
         own_suite.start("redis")
     time.sleep(1.5)  # the cache retries Redis after its cool-down
     limit = unique_limit()
     assert client.get("/api/market", params={"limit": limit}).status_code == 200
     assert f"dm:c:/api/market?limit={limit}".encode() in cached_keys(own_suite)
-    assert client.get("/health").json()["services"]["redis"]["status"] == "ok"
+    assert client.get("/health").json()["components"]["redis"]["status"] == "ok"
 
 
 def test_market_svc_down_gives_503_envelopes_and_health_says_so(own_suite, client):
@@ -49,7 +49,7 @@ def test_market_svc_down_gives_503_envelopes_and_health_says_so(own_suite, clien
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
         health = client.get("/health")
-        assert health.json()["services"]["market-svc"]["status"] == "down"
+        assert health.json()["components"]["market-svc"]["status"] == "down"
         # stream-svc still serves /ws, so the gateway stays in rotation, degraded
         assert health.status_code == 200 and health.json()["status"] == "degraded"
     finally:

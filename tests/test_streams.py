@@ -164,20 +164,20 @@ async def test_a_dropped_exchange_connection_is_reconnected_and_clients_keep_rec
         after = await receive(ws, update("ticker"), count=3, timeout=10)
         assert all(m["data"]["symbol"] == "BTC/USDT" for m in after)
     health = httpx.get(streams.url("stream") + "/health").json()
-    assert health["feeds"]["binance"]["reconnects"] >= 1 and health["feeds"]["binance"]["status"] == "ok"
+    assert health["components"]["binance"]["reconnects"] >= 1 and health["components"]["binance"]["status"] == "ok"
     control.close()
 
 
 async def test_a_silent_exchange_feed_is_restarted_by_the_watchdog(streams):
     control = httpx.Client(base_url=streams.url("sandbox"))
-    before = httpx.get(streams.url("stream") + "/health").json()["feeds"]["binance"]["reconnects"]
+    before = httpx.get(streams.url("stream") + "/health").json()["components"]["binance"]["reconnects"]
     control.post("/_sandbox/faults", json={"upstream": "binance", "mode": "silence"}).raise_for_status()
     try:
         await asyncio.sleep(4.5)  # past the suite's 3 s watchdog
     finally:
         control.delete("/_sandbox/faults").raise_for_status()
         control.close()
-    after = httpx.get(streams.url("stream") + "/health").json()["feeds"]["binance"]
+    after = httpx.get(streams.url("stream") + "/health").json()["components"]["binance"]
     assert after["reconnects"] > before
 
 

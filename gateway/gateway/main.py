@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 from swagger_ui_bundle import swagger_ui_path
@@ -13,10 +13,12 @@ from swagger_ui_bundle import swagger_ui_path
 from dm_shared.app import create_service_app
 from dm_shared.bus import Bus
 from dm_shared.cache import Cache
+from dm_shared.clock import now_ms
 from dm_shared.edge import Edge
-from dm_shared.envelope import JsonResponse, now_ms
+from dm_shared.envelope import JsonResponse
 from dm_shared.health import http_status
 from dm_shared.logs import configure_logging
+from dm_shared.mongo import open_mongo
 
 from gateway import health, ws
 from gateway.openapi import OpenApiMerger
@@ -32,7 +34,7 @@ class _Parts:
     services: ServiceClient
     cache: Cache
     bus: Bus
-    mongo: AsyncIOMotorClient
+    mongo: AsyncMongoClient
     openapi: OpenApiMerger
 
 
@@ -64,7 +66,7 @@ def create_app() -> ASGIApp:
         app.state.ws_sweeper = ws.Sweeper(settings.ws)
         app.state.ws_sweeper.start()
         await parts.bus.start()
-        parts.mongo = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+        parts.mongo = open_mongo(settings.mongo_url)
         parts.openapi = OpenApiMerger(parts.services)
         proxy.services, proxy.cache = parts.services, parts.cache
         # Everything allocated so far lives as long as the process: keep it out of every GC pass, and
@@ -76,7 +78,7 @@ def create_app() -> ASGIApp:
         finally:
             await app.state.ws_sweeper.stop()
             await parts.bus.close()
-            parts.mongo.close()
+            await parts.mongo.close()
             await parts.cache.close()
             await parts.services.close()
 

@@ -7,8 +7,9 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dm_shared.cache import Cache, Entry
+from dm_shared.clock import now_ms
 from dm_shared.edge import Edge, EdgeMiddleware
-from dm_shared.envelope import error_body, now_ms
+from dm_shared.envelope import error_body
 from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
 from dm_shared.logs import request_id
 

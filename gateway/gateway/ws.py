@@ -13,7 +13,8 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
-from dm_shared.envelope import error_body, now_ms
+from dm_shared.clock import now_ms
+from dm_shared.envelope import error_body
 
 from gateway.streams import CHANNELS, Hub, Outbox
 

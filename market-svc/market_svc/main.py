@@ -6,21 +6,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from dm_shared.adapter import source_health
 from dm_shared.app import create_service_app
-from dm_shared.breaker import BreakerState
 from dm_shared.budget import Budget
 from dm_shared.bus import Bus
-from dm_shared.cache import fail_fast_redis
-from dm_shared.envelope import JsonResponse, now_ms
-from dm_shared.health import DEGRADED, DOWN, OK, http_status, probe
+from dm_shared.envelope import JsonResponse
+from dm_shared.health import DEPENDENCY, component, probe, report
 from dm_shared.logs import configure_logging
+from dm_shared.redis_client import fail_fast_redis
 from dm_shared.upstream import UpstreamClient
 
+from market_svc.adapters.cmc import KEY_SETTING as CMC_KEY
 from market_svc.api import derivatives, exchange, market, stats
 from market_svc.settings import get_settings
 from market_svc.sources import Sources
 
 log = logging.getLogger("market")
+VERSION = "0.1.0"
 
 
 async def _warm_markets(sources: Sources) -> None:
@@ -37,9 +39,8 @@ async def lifespan(app: FastAPI):
     settings = get_settings()
     configure_logging("market-svc", settings.log_level)
     redis = fail_fast_redis(settings.redis_url)
-    budget = Budget(redis)
-    client = UpstreamClient(budget=budget)
-    sources = Sources(settings, client, budget)
+    client = UpstreamClient()
+    sources = Sources(settings, client, Budget(redis))
     bus = Bus(settings.nats_url, name="market-svc")
     await bus.start()
     warm = asyncio.create_task(_warm_markets(sources))
@@ -57,7 +58,7 @@ async def lifespan(app: FastAPI):
 
 def create_app() -> FastAPI:
     """The market-svc ASGI app."""
-    app = create_service_app(title="market-svc", version="0.1.0", lifespan=lifespan,
+    app = create_service_app(title="market-svc", version=VERSION, lifespan=lifespan,
                              description="Market data: lists, prices, candles, books, trades, statistics, "
                                          "history and derivatives, each with a fallback chain.")
     for router in (market.router, exchange.router, stats.router, derivatives.router):
@@ -65,23 +66,13 @@ def create_app() -> FastAPI:
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JsonResponse:
-        """Sources (breaker state, key present) and the bus."""
-        upstreams: Sources = app.state.sources
-        breakers = [("coingecko", upstreams.coingecko.upstream.breaker),
-                    *((e.name, e.breaker) for e in upstreams.exchanges),
-                    ("coinmarketcap", upstreams.cmc.upstream.breaker)]
-        sources = {}
-        for name, breaker in breakers:
-            state = breaker.state
-            sources[name] = {"status": OK if state is BreakerState.CLOSED else DEGRADED, "breaker": state.value}
-        if not upstreams.cmc.keyed:
-            sources["coinmarketcap"] = {"status": "skipped", "reason": "MARKET_CMC_API_KEY is not set"}
-        for venue in upstreams.exchanges:
-            sources[venue.name]["markets"] = len(venue.known_symbols())
-        nats = await probe(app.state.bus.check)
-        usable = any(s["status"] == OK for s in sources.values())
-        status = OK if usable and nats["status"] == OK else (DEGRADED if usable else DOWN)
-        return JsonResponse({"status": status, "service": "market-svc", "timestamp": now_ms(),
-                             "sources": sources, "nats": nats}, status_code=http_status(status))
+        """Every source (breaker, key, loaded markets) and the bus, in the suite's health shape."""
+        sources: Sources = app.state.sources
+        components = {a.name: source_health(a, CMC_KEY if a is sources.cmc else None) for a in sources.adapters}
+        for venue in sources.exchanges:
+            components[venue.name]["markets"] = len(venue.known_symbols())
+        components["nats"] = component(DEPENDENCY, await probe(app.state.bus.check))
+        body, status = report("market-svc", VERSION, components)
+        return JsonResponse(body, status_code=status)
 
     return app

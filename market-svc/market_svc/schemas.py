@@ -1,49 +1,11 @@
-"""Response schemas of market-svc, for the OpenAPI document (bodies are rendered without re-validation)."""
+"""Response models of market-svc, for the OpenAPI document: the suite's `Sourced` envelope around the
+domain types the adapters return (bodies are rendered without re-validation; the tests validate them)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from dm_shared.schemas import Attempt, Model, Sourced
 
-class Attempt(BaseModel):
-    source: str
-    code: str
-    message: str
-
-
-class ProvenanceOut(BaseModel):
-    fetched_at: int
-    fallback: bool
-    cached: bool
-    stale: bool
-    age_ms: int
-    failed: list[Attempt]
-    notes: list[str]
-
-
-class Sourced(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    success: bool
-    timestamp: int
-    source: str
-    provenance: ProvenanceOut
-
-
-class MarketItem(BaseModel):
-    symbol: str
-    name: str | None
-    id: str | None
-    rank: int | None
-    price: float | None
-    change_24h: float | None
-    change_7d: float | None
-    volume_24h: float | None
-    market_cap: float | None
-    circulating_supply: float | None
-    total_supply: float | None
-    ath: float | None
-    ath_date: str | None
-    atl: float | None
-    atl_date: str | None
-    last_updated: str | None
+from market_svc.domain.types import Candle, Funding, MarketItem, OpenInterest, OrderBook, Ticker, Trade, TradingRules
 
 
 class MarketResponse(Sourced):
@@ -53,28 +15,19 @@ class MarketResponse(Sourced):
     items: list[MarketItem]
 
 
-class Candle(BaseModel):
-    t: int
-    o: float
-    h: float
-    l: float  # noqa: E741 (the spec's field name)
-    c: float
-    v: float | None
-
-
 class OhlcvResponse(Sourced):
     symbol: str
     timeframe: str
     data: list[Candle]
 
 
-class ConsensusSource(BaseModel):
+class ConsensusSource(Model):
     source: str
     price: float
     age_ms: int | None
 
 
-class Consensus(BaseModel):
+class Consensus(Model):
     sources: list[ConsensusSource]
     spread: float
     spread_pct: float | None
@@ -91,37 +44,16 @@ class PriceResponse(Sourced):
     high_24h: float | None = None
     low_24h: float | None = None
     volume_24h: float | None = None
+    stats_source: str | None = Field(None, description="The source of the 24h figures")
     consensus: Consensus
 
 
-class TickerResponse(Sourced):
-    symbol: str
-    bid: float | None
-    ask: float | None
-    last: float
-    volume: float | None
-    base_volume: float | None
-    change_24h: float | None
-    high_24h: float | None
-    low_24h: float | None
-    exchange_timestamp: int | None
+class TickerResponse(Sourced, Ticker):
+    pass
 
 
-class OrderBookResponse(Sourced):
-    symbol: str
-    bids: list[tuple[float, float]]
-    asks: list[tuple[float, float]]
-    exchange_timestamp: int | None
-
-
-class Trade(BaseModel):
-    id: str | None
-    timestamp: int | None
-    price: float
-    amount: float
-    side: str | None
-    type: str | None
-    taker_or_maker: str | None
+class OrderBookResponse(Sourced, OrderBook):
+    pass
 
 
 class TradesResponse(Sourced):
@@ -129,25 +61,12 @@ class TradesResponse(Sourced):
     trades: list[Trade]
 
 
-class TradingRules(BaseModel):
-    symbol: str
-    base: str | None
-    quote: str | None
-    active: bool | None
-    min_amount: float | None
-    max_amount: float | None
-    min_price: float | None
-    max_price: float | None
-    maker_fee: float | None
-    taker_fee: float | None
-
-
 class ExchangeInfoResponse(Sourced):
     exchange: str
     symbols: list[TradingRules]
 
 
-class GlobalFigures(BaseModel):
+class GlobalFigures(Model):
     total_market_cap: float | None
     total_volume_24h: float | None
     bitcoin_dominance: float | None
@@ -158,9 +77,10 @@ class GlobalFigures(BaseModel):
     active_cryptocurrencies: int | None
     active_markets: int | None
     active_exchanges: int | None
+    updated_at: int | None = Field(description="When the source last updated these figures, unix seconds")
 
 
-class Mover(BaseModel):
+class Mover(Model):
     symbol: str
     name: str | None
     change_24h: float
@@ -177,10 +97,12 @@ class DominanceResponse(Sourced):
     dominance: dict[str, float]
 
 
-class HistoryPoint(BaseModel):
+class HistoryPoint(Model):
     timestamp: int
     price: float
-    volume: float | None
+    volume: float | None = Field(description="24 hour volume in USD (CoinGecko); null from exchange candles")
+    base_volume: float | None = Field(description="The candle's volume in the base asset (exchanges); null from "
+                                                  "CoinGecko")
     market_cap: float | None
 
 
@@ -191,33 +113,11 @@ class HistoryResponse(Sourced):
     data: list[HistoryPoint]
 
 
-class FundingResponse(Sourced):
+class FundingResponse(Sourced, Funding):
     symbol: str
     contract: str
-    funding_rate: float
-    funding_time: int | None
-    next_funding_time: int | None
-    mark_price: float | None
-    index_price: float | None
 
 
-class OpenInterestResponse(Sourced):
+class OpenInterestResponse(Sourced, OpenInterest):
     symbol: str
     contract: str
-    open_interest: float | None
-    open_interest_value: float | None
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorResponse(BaseModel):
-    success: bool
-    error: ErrorDetail
-    timestamp: int
-
-
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 404, 422, 429, 500, 502, 503, 504)}

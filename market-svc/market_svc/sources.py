@@ -1,19 +1,21 @@
-"""Every upstream market-svc reads, opened once per process, and the symbols they list."""
+"""Every upstream market-svc reads, opened once per process with its guard, and the symbols they list."""
 
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
 from dm_shared.errors import InvalidSymbolError
+from dm_shared.guard import Guard
+from dm_shared.names import Provider, Venue
+from dm_shared.symbols import DEFAULT_QUOTE, Pair, parse_pair
 from dm_shared.upstream import UpstreamClient
 
 from market_svc.adapters.cmc import CoinMarketCapAdapter
 from market_svc.adapters.coingecko import CoinGeckoAdapter
 from market_svc.adapters.exchange import ExchangeAdapter
-from market_svc.domain.assets import Listings
-from market_svc.domain.symbols import DEFAULT_QUOTE, Pair, parse_pair
+from market_svc.domain.listings import Listings
 from market_svc.settings import MarketSettings
 
 # Published free-tier allowances, calls per minute.
-HTTP_LIMITS = {"coingecko": 30.0, "coinmarketcap": 30.0}
+HTTP_LIMITS = {Provider.COINGECKO: 30.0, Provider.COINMARKETCAP: 30.0}
 
 
 class Sources:
@@ -24,15 +26,16 @@ class Sources:
         secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
         common = {"timeout": settings.upstream_timeout}
 
-        def breaker(name: str) -> CircuitBreaker:
-            return CircuitBreaker(name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
+        def guard(name: str) -> Guard:
+            return Guard(name, budget=budget, breaker=CircuitBreaker(
+                name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown))
 
-        self.coingecko = CoinGeckoAdapter(client, base_url=settings.coingecko_url, breaker=breaker("coingecko"),
+        self.coingecko = CoinGeckoAdapter(client, guard=guard(Provider.COINGECKO), base_url=settings.coingecko_url,
                                           api_key=secret(settings.coingecko_api_key), **common)
-        self.cmc = CoinMarketCapAdapter(client, base_url=settings.cmc_url, breaker=breaker("coinmarketcap"),
+        self.cmc = CoinMarketCapAdapter(client, guard=guard(Provider.COINMARKETCAP), base_url=settings.cmc_url,
                                         api_key=secret(settings.cmc_api_key), **common)
-        venues = {"binance": settings.binance_url, "kucoin": settings.kucoin_url, "okx": settings.okx_url}
-        self.exchanges = [ExchangeAdapter(venue, base_url=url, breaker=breaker(venue), budget=budget,
+        venues = {Venue.BINANCE: settings.binance_url, Venue.KUCOIN: settings.kucoin_url, Venue.OKX: settings.okx_url}
+        self.exchanges = [ExchangeAdapter(venue, guard=guard(venue), base_url=url,
                                           markets_ttl=settings.markets_refresh_seconds, **common)
                           for venue, url in venues.items()]
         self.binance, self.kucoin, self.okx = self.exchanges
@@ -42,9 +45,14 @@ class Sources:
             for name, per_minute in {**published, **settings.budgets}.items():
                 budget.meter(name, Limit(per_minute))
 
+    @property
+    def adapters(self) -> list:
+        """Every adapter, for /health."""
+        return [self.coingecko, *self.exchanges, self.cmc]
+
     async def close(self) -> None:
-        for exchange in self.exchanges:
-            await exchange.close()
+        for adapter in self.adapters:
+            await adapter.close()
 
     def listings(self) -> Listings:
         """What the venues list, as far as their markets are loaded; rebuilt only after a market list
@@ -54,12 +62,9 @@ class Sources:
             self._listings = (version, Listings(spot={e.name: e.spot_ids() for e in self.exchanges}))
         return self._listings[1]
 
-    def resolve(self, raw: str) -> Pair:
-        """The pair a user's spelling means (BTC, btc, BTC-USDT, BTCUSDT ...); INVALID_SYMBOL lists the pairs served."""
-        return self.resolve_with_quote(raw, DEFAULT_QUOTE)
-
-    def resolve_with_quote(self, raw: str, default_quote: str) -> Pair:
-        """As `resolve`, with the quote a bare ticker (BTC) is priced in."""
+    def resolve(self, raw: str, default_quote: str = DEFAULT_QUOTE) -> Pair:
+        """The pair a user's spelling means (BTC, btc, BTC-USDT, BTCUSDT ...), a bare ticker priced in
+        `default_quote`; INVALID_SYMBOL lists the pairs served."""
         listings = self.listings()
         try:
             return parse_pair(raw, known_bases=listings.bases, default_quote=default_quote)

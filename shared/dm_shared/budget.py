@@ -22,6 +22,7 @@ log = logging.getLogger("dm.budget")
 _TAKE = """
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then return {-1, pause} end
+if tonumber(ARGV[1]) < 0 then return {1, 0} end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local capacity, rate, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -55,9 +56,9 @@ class Limit:
 
 
 class _LocalBucket:
-    def __init__(self, limit: Limit):
+    def __init__(self, limit: Limit | None):
         self.limit = limit
-        self.tokens = limit.per_minute
+        self.tokens = limit.per_minute if limit else 0.0
         self.at = time.monotonic() * 1000
         self.paused_until = 0.0
 
@@ -65,6 +66,8 @@ class _LocalBucket:
         now = time.monotonic() * 1000
         if now < self.paused_until:
             return -1, self.paused_until - now
+        if self.limit is None:
+            return 1, 0
         self.tokens = min(self.limit.per_minute, self.tokens + (now - self.at) * self.limit.per_ms)
         self.at = now
         if self.tokens >= cost:
@@ -74,7 +77,7 @@ class _LocalBucket:
 
 
 class Budget:
-    """The suite's upstream budgets; an upstream without a limit is not metered."""
+    """The suite's upstream budgets; an upstream without a limit is not metered, but a pause holds for it too."""
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "dm"):
         self._redis = redis
@@ -91,15 +94,13 @@ class Budget:
     async def take(self, upstream: str, cost: float = 1.0) -> None:
         """Spend `cost` of the upstream's budget, or raise: paused (429) or budget spent (503)."""
         limit = self.limits.get(upstream)
-        if limit is None:
-            return
         try:
             granted, wait_ms = await self._script(
                 keys=[f"{self._ns}:budget:{upstream}", f"{self._ns}:pause:{upstream}"],
-                args=[limit.per_minute, limit.per_ms, cost])
+                args=[limit.per_minute, limit.per_ms, cost] if limit else [-1, 0, cost])
         except (TimeoutError, RedisError, OSError) as exc:
             log.warning("budget of %s kept locally, Redis unavailable: %s", upstream, exc)
-            granted, wait_ms = self._local[upstream].take(cost)
+            granted, wait_ms = self._local_bucket(upstream).take(cost)
         if granted == -1:
             raise UpstreamRateLimitedError(f"{upstream} is paused after it asked us to slow down",
                                            retry_after=round(wait_ms / 1000, 3),
@@ -109,12 +110,14 @@ class Budget:
                                       details={"upstream": upstream, "retry_in": round(wait_ms / 1000, 3),
                                                "per_minute": limit.per_minute})
 
+    def _local_bucket(self, upstream: str) -> _LocalBucket:
+        return self._local.setdefault(upstream, _LocalBucket(self.limits.get(upstream)))
+
     async def pause(self, upstream: str, seconds: float) -> None:
         """Stop every replica from calling `upstream` for `seconds` (its Retry-After)."""
         ms = max(1, int(seconds * 1000))
         log.warning("pausing %s for %.1fs after a rate-limit answer", upstream, seconds)
-        if upstream in self._local:
-            self._local[upstream].paused_until = time.monotonic() * 1000 + ms
+        self._local_bucket(upstream).paused_until = time.monotonic() * 1000 + ms
         try:
             await self._redis.set(f"{self._ns}:pause:{upstream}", "1", px=ms)
         except (TimeoutError, RedisError, OSError) as exc:

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from dm_shared.envelope import now_ms
+from dm_shared.clock import now_ms
 from dm_shared.metrics import CACHE_EVENTS
+from dm_shared.redis_client import fail_fast_redis
 
 log = logging.getLogger("dm.cache")
 
@@ -31,12 +30,6 @@ log = logging.getLogger("dm.cache")
 TTL: dict[str, float] = {
     "price": 5, "ohlcv": 60, "market": 60, "news": 300, "sentiment": 600, "ai_signals": 120, "stats": 300,
 }
-
-def fail_fast_redis(url: str, *, timeout: float = 0.3) -> aioredis.Redis:
-    """A Redis client that gives up within `timeout` and never retries: Redis trouble must cost a request
-    at most that, after which callers step around Redis (the cache goes uncached, budgets go local)."""
-    return aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
-
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 

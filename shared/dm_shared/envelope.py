@@ -1,27 +1,24 @@
 """The one place that renders responses: success bodies and the spec's error envelope."""
 
 import logging
-import time
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from dm_shared.clock import now_ms
 from dm_shared.errors import ApiError, MethodNotAllowedError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger("dm.errors")
 
 
-def now_ms() -> int:
-    """Current wall-clock time in unix milliseconds, the suite's `timestamp` unit."""
-    return time.time_ns() // 1_000_000
+class JsonResponse(JSONResponse):
+    """JSON response rendered with orjson (fast, and it refuses NaN by rendering null).
 
-
-class JsonResponse(Response):
-    """JSON response rendered with orjson (fast, and it refuses NaN by rendering null)."""
+    A JSONResponse subclass, so FastAPI documents a route's body with its response model alone."""
 
     media_type = "application/json"
 

@@ -1,4 +1,26 @@
-"""The one error hierarchy of the suite: every error a client can meet, with its stable code and status."""
+"""The one error hierarchy of the suite: every error a client can meet, with its stable code and status.
+
+Adapters translate foreign exceptions (httpx, ccxt, redis, nats) into these at their boundary; one
+handler per app renders them in spec 002's envelope.
+
+    ApiError                      INTERNAL_ERROR             500
+    ├── BadRequestError           BAD_REQUEST                400
+    │   └── InvalidRangeError     INVALID_RANGE              400
+    ├── ValidationFailedError     VALIDATION_ERROR           422
+    ├── NotFoundError             NOT_FOUND                  404
+    │   └── InvalidSymbolError    INVALID_SYMBOL             404
+    ├── MethodNotAllowedError     METHOD_NOT_ALLOWED         405
+    ├── RateLimitedError          RATE_LIMITED               429  (Retry-After)
+    ├── UpstreamError             UPSTREAM_ERROR             502  an upstream answered badly
+    │   ├── UpstreamRateLimitedError   UPSTREAM_RATE_LIMITED 502  it asked us to slow down (retry_after)
+    │   ├── UpstreamBudgetError        UPSTREAM_BUDGET_EXHAUSTED 503  our own budget for it is spent
+    │   ├── UpstreamBadResponseError   UPSTREAM_BAD_RESPONSE 502  a body we could not read
+    │   ├── UpstreamUnavailableError   UPSTREAM_UNAVAILABLE  503  no answer, or every source failed
+    │   └── UpstreamTimeoutError       UPSTREAM_TIMEOUT      504
+    ├── SourceUnsupportedError    SOURCE_UNSUPPORTED         501  a source cannot serve this request at all
+    ├── ServiceUnavailableError   SERVICE_UNAVAILABLE        503  a suite service is down (gateway)
+    └── GatewayTimeoutError       GATEWAY_TIMEOUT            504  a suite service was too slow (gateway)
+"""
 
 from typing import Any
 

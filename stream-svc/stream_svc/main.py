@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from dm_shared.app import create_service_app
 from dm_shared.bus import Bus
-from dm_shared.envelope import JsonResponse, now_ms
-from dm_shared.health import DEGRADED, DOWN, OK, http_status, probe
+from dm_shared.envelope import JsonResponse
+from dm_shared.health import DEPENDENCY, DOWN, OK, component, probe, report
 from dm_shared.leases import Leases
 from dm_shared.logs import configure_logging
 
@@ -19,6 +19,7 @@ from stream_svc.publisher import Publisher
 from stream_svc.settings import get_settings
 
 log = logging.getLogger("stream")
+VERSION = "0.1.0"
 
 
 async def _run(feed: BinanceFeed, publisher: Publisher) -> None:
@@ -89,18 +90,16 @@ def create_app() -> FastAPI:
         published, and the bus. A replica holding no symbol (more replicas than symbols) is healthy."""
         manager, publisher, leases = app.state.manager, app.state.publisher, app.state.leases
         feed, loop = manager.feed, asyncio.get_running_loop()
-        streaming = bool(leases.held) and feed is not None
-        connected = feed.connected if streaming else True
-        feeds = {}
-        if streaming:
+        components = {}
+        if leases.held and feed is not None:
             age = round(loop.time() - feed.last_message_at, 1) if feed.last_message_at else None
-            feeds["binance"] = {"status": OK if feed.connected else DOWN, "last_message_age_s": age,
-                                "reconnects": feed.reconnects, "streams": sorted(feed.names)}
-        nats = await probe(app.state.bus.check)
-        status = OK if connected and nats["status"] == OK else (DEGRADED if connected else DOWN)
-        return JsonResponse({"status": status, "service": "stream-svc", "timestamp": now_ms(),
-                             "replica": leases.replica, "symbols": sorted(leases.held),
-                             "live_replicas": leases.members, "feeds": feeds, "published": publisher.published,
-                             "dropped": publisher.dropped, "nats": nats}, status_code=http_status(status))
+            components[VENUE] = component(DEPENDENCY, {
+                "status": OK if feed.connected else DOWN, "last_message_age_s": age, "reconnects": feed.reconnects,
+                "streams": sorted(feed.names)}, required=True)
+        components["nats"] = component(DEPENDENCY, await probe(app.state.bus.check))
+        body, status = report("stream-svc", VERSION, components, replica=leases.replica,
+                              symbols=sorted(leases.held), live_replicas=leases.members,
+                              published=publisher.published, dropped=publisher.dropped)
+        return JsonResponse(body, status_code=status)
 
     return app

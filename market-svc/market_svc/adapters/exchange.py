@@ -1,7 +1,7 @@
-"""Exchanges through ccxt: markets, candles and tickers, with ccxt's errors translated here, once."""
+"""Exchanges through ccxt: markets, tickers, books, trades, candles and perpetuals, mapped into the suite's
+types here, with ccxt's errors translated here, once, and every call under the venue's guard."""
 
 import asyncio
-import logging
 import re
 import time
 from typing import Any
@@ -11,8 +11,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import orjson
 
-from dm_shared.breaker import CircuitBreaker
-from dm_shared.budget import Budget
+from dm_shared.adapter import reading
 from dm_shared.errors import (
     ApiError,
     InvalidSymbolError,
@@ -22,10 +21,20 @@ from dm_shared.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
-from dm_shared.upstream import DEFAULT_PAUSE_SECONDS, parse_retry_after
+from dm_shared.guard import Guard
+from dm_shared.upstream import parse_retry_after
 
-log = logging.getLogger("market.exchange")
+from market_svc.domain.types import (
+    Candle,
+    Funding,
+    MarketItem,
+    OpenInterest,
+    OrderBook,
+    Quote,
+    Ticker,
+    Trade,
+    TradingRules,
+)
 
 # The market types loaded per venue: spot, plus the USDT-margined perpetuals where derivatives are read.
 # (By default ccxt loads every type, from hosts the suite never otherwise calls.)
@@ -52,19 +61,17 @@ VENUE_DEPTHS: dict[str, tuple[int, ...]] = {"kucoin": (20, 100)}
 _SERVER_STATUS = re.compile(r"\s(5\d\d)\s")
 
 
-def suite_exchange(exchange_class: type, budget: Budget | None) -> type:
+def suite_exchange(exchange_class: type, guard: Guard) -> type:
     """`exchange_class` as the suite runs it.
 
     - A 2xx body that is not JSON is refused: ccxt would hand the raw text to its parsers, which then
       yield an empty, plausible-looking result instead of an error.
-    - Each request spends its ccxt cost (the venue's request weight) from the shared budget, instead of
-      ccxt's per-process throttle; a spent budget refuses the call at once.
+    - Each request spends its ccxt cost (the venue's request weight) from the guard's shared budget,
+      instead of ccxt's per-process throttle; a spent budget refuses the call at once.
     """
 
     async def throttle(self, cost=None):
-        if budget is None:
-            return await exchange_class.throttle(self, cost)
-        await budget.take(self.id, cost or 1)
+        await guard.spend(cost or 1)
 
     def on_rest_response(self, code, reason, url, method, response_headers, response_body, request_headers,
                          request_body):
@@ -107,19 +114,83 @@ def _translate(venue: str, exc: Exception, retry_after: float | None = None) -> 
                                     details=where)
 
 
-class ExchangeAdapter:
-    """One ccxt exchange with its markets, a breaker, and errors in the suite's terms."""
+def to_ticker(symbol: str, t: dict[str, Any]) -> Ticker:
+    """A ticker from ccxt's unified ticker."""
+    return Ticker(symbol=symbol, bid=t.get("bid"), ask=t.get("ask"), last=t["last"], volume=t.get("quoteVolume"),
+                  base_volume=t.get("baseVolume"), change_24h=t.get("percentage"), high_24h=t.get("high"),
+                  low_24h=t.get("low"), exchange_timestamp=t.get("timestamp"))
 
-    def __init__(self, venue: str, *, base_url: str | None, timeout: float, breaker: CircuitBreaker,
-                 budget: Budget | None = None, markets_ttl: float = 3600.0):
+
+def to_quote(t: dict[str, Any]) -> Quote:
+    """A consensus quote from ccxt's unified ticker."""
+    return Quote(price=t["last"], timestamp=t.get("timestamp"), change_24h=t.get("percentage"), high_24h=t.get("high"),
+                 low_24h=t.get("low"), volume_24h=t.get("quoteVolume"))
+
+
+def to_market_item(t: dict[str, Any], base: str) -> MarketItem:
+    """A market item from a ticker; an exchange knows no market cap, supply or all-time figures."""
+    return MarketItem(symbol=base, name=None, id=None, rank=None, price=t.get("last"), change_24h=t.get("percentage"),
+                      change_7d=None, volume_24h=t.get("quoteVolume"), market_cap=None, circulating_supply=None,
+                      total_supply=None, ath=None, ath_date=None, atl=None, atl_date=None,
+                      last_updated=t.get("datetime"))
+
+
+def to_book(symbol: str, book: dict[str, Any], limit: int) -> OrderBook:
+    """Best `limit` levels a side from ccxt's unified order book."""
+    return OrderBook(symbol=symbol, bids=[level[:2] for level in book["bids"][:limit]],
+                     asks=[level[:2] for level in book["asks"][:limit]], exchange_timestamp=book.get("timestamp"))
+
+
+def to_trade(t: dict[str, Any]) -> Trade:
+    """A trade from ccxt's unified trade."""
+    return Trade(id=t.get("id"), timestamp=t.get("timestamp"), price=t["price"], amount=t["amount"], side=t.get("side"),
+                 type=t.get("type"), taker_or_maker=t.get("takerOrMaker"))
+
+
+def to_candle(row: list[Any]) -> Candle:
+    """A candle from a ccxt OHLCV row `[t, o, h, l, c, v]`."""
+    return Candle(t=int(row[0]), o=row[1], h=row[2], l=row[3], c=row[4], v=row[5] if len(row) > 5 else None)
+
+
+def to_rules(market: dict[str, Any]) -> TradingRules:
+    """A spot pair's trading rules from a ccxt market."""
+    limits = market.get("limits") or {}
+    amount, price = limits.get("amount") or {}, limits.get("price") or {}
+    return TradingRules(symbol=market["symbol"], base=market.get("base"), quote=market.get("quote"),
+                        active=market.get("active"), min_amount=amount.get("min"), max_amount=amount.get("max"),
+                        min_price=price.get("min"), max_price=price.get("max"), maker_fee=market.get("maker"),
+                        taker_fee=market.get("taker"))
+
+
+def to_funding(f: dict[str, Any]) -> Funding:
+    """Funding from ccxt's unified funding rate."""
+    return Funding(funding_rate=f["fundingRate"], funding_time=f.get("fundingTimestamp"),
+                   next_funding_time=f.get("nextFundingTimestamp"), interval=f.get("interval"),
+                   mark_price=f.get("markPrice"), index_price=f.get("indexPrice"),
+                   exchange_timestamp=f.get("timestamp"))
+
+
+def to_open_interest(oi: dict[str, Any]) -> OpenInterest:
+    """Open interest from ccxt's unified open interest."""
+    return OpenInterest(open_interest=oi.get("openInterestAmount"), open_interest_value=oi.get("openInterestValue"),
+                        exchange_timestamp=oi.get("timestamp"))
+
+
+class ExchangeAdapter:
+    """One ccxt exchange with its markets and its guard."""
+
+    needs_key = False
+    keyed = False
+
+    def __init__(self, venue: str, *, guard: Guard, base_url: str | None, timeout: float, markets_ttl: float = 3600.0):
         self.name = venue
-        self.budget = budget
-        exchange_class = suite_exchange(getattr(ccxt_async, venue), budget)
-        self.exchange: ccxt_async.Exchange = exchange_class(
+        self.guard = guard
+        self.breaker = guard.breaker
+        self.exchange: ccxt_async.Exchange = suite_exchange(getattr(ccxt_async, venue), guard)(
             {"timeout": int(timeout * 1000), "options": VENUE_OPTIONS.get(venue, {})})
         if base_url:
             self.exchange.urls["api"] = rewrite_hosts(self.exchange.urls["api"], base_url)
-        self.breaker = breaker
+        guard.translate = self._translate
         self._markets_ttl = markets_ttl
         self._markets_loaded_at = 0.0
         self._markets_lock = asyncio.Lock()
@@ -127,42 +198,21 @@ class ExchangeAdapter:
     async def close(self) -> None:
         await self.exchange.close()
 
+    def _translate(self, exc: Exception) -> ApiError:
+        headers = self.exchange.last_response_headers or {}
+        return _translate(self.name, exc, parse_retry_after(headers.get("Retry-After")))
+
     async def _call(self, make_call) -> Any:
-        self.breaker.check()
-        started = time.perf_counter()
-        try:
-            result = await make_call()
-        except asyncio.CancelledError:
-            self.breaker.release()
-            raise
-        except Exception as exc:  # the adapter boundary: every ccxt failure becomes a suite error
-            headers = self.exchange.last_response_headers or {}
-            error = _translate(self.name, exc, parse_retry_after(headers.get("Retry-After")))
-            self.breaker.record(error)
-            UPSTREAM_CALLS.labels(self.name, error.code.lower()).inc()
-            if isinstance(error, UpstreamRateLimitedError) and not error.details.get("paused") and self.budget:
-                await self.budget.pause(self.name, error.retry_after or DEFAULT_PAUSE_SECONDS)
-            raise error from exc
-        finally:
-            UPSTREAM_LATENCY.labels(self.name).observe(time.perf_counter() - started)
-        self.breaker.record(None)
-        UPSTREAM_CALLS.labels(self.name, "ok").inc()
-        return result
+        # ccxt spends the budget per request itself (throttle), hence no cost here.
+        return await self.guard.call(make_call, cost=None)
 
     async def markets(self) -> dict[str, Any]:
-        """The venue's spot markets, loaded once and refreshed after `markets_ttl`."""
+        """The venue's markets, loaded once and refreshed after `markets_ttl`."""
         async with self._markets_lock:
             stale = time.monotonic() - self._markets_loaded_at > self._markets_ttl
             if not self.exchange.markets or stale:
                 await self._call(lambda: self.exchange.load_markets(reload=bool(self.exchange.markets)))
                 self._markets_loaded_at = time.monotonic()
-        return self.exchange.markets
-
-    async def reload_markets(self) -> dict[str, Any]:
-        """The venue's market list fetched now (and kept for symbol checks)."""
-        async with self._markets_lock:
-            await self._call(lambda: self.exchange.load_markets(reload=True))
-            self._markets_loaded_at = time.monotonic()
         return self.exchange.markets
 
     def known_symbols(self, kind: str = "spot") -> list[str]:
@@ -188,9 +238,17 @@ class ExchangeAdapter:
                                               "supported_symbols": self.known_symbols(kind)})
         return market
 
+    async def fetch_trading_rules(self) -> list[TradingRules]:
+        """Every spot pair's trading rules, from the venue's market list fetched now."""
+        async with self._markets_lock:
+            await self._call(lambda: self.exchange.load_markets(reload=True))
+            self._markets_loaded_at = time.monotonic()
+        with reading(self.name, "markets"):
+            return [to_rules(m) for _, m in sorted(self.exchange.markets.items()) if m.get("spot")]
+
     async def fetch_ohlcv(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
-                          limit: int) -> list[list[Any]]:
-        """Candles `[t, o, h, l, c, v]` oldest first."""
+                          limit: int) -> list[Candle]:
+        """Candles oldest first."""
         await self.require_symbol(symbol)
         params = {"until": until} if until is not None else {}
         rows = await self._call(lambda: self.exchange.fetch_ohlcv(
@@ -199,54 +257,72 @@ class ExchangeAdapter:
                 isinstance(r, list) and len(r) >= 6 and isinstance(r[0], (int, float)) for r in rows):
             raise UpstreamBadResponseError(f"{self.name} candles are not [t, o, h, l, c, v] rows",
                                            details={"upstream": self.name})
-        return rows
+        with reading(self.name, "candles"):
+            return [to_candle(r) for r in rows]
 
-    async def fetch_tickers(self) -> dict[str, dict[str, Any]]:
-        """Every spot ticker of the venue, by unified symbol."""
+    async def fetch_market_items(self, quote: str) -> list[MarketItem]:
+        """Every spot pair against `quote` as a market item (price, change, volume; nothing else is known)."""
         await self.markets()
         tickers = await self._call(lambda: self.exchange.fetch_tickers())
         if not isinstance(tickers, dict):
             raise UpstreamBadResponseError(f"{self.name} tickers are not a mapping", details={"upstream": self.name})
-        return tickers
+        with reading(self.name, "tickers"):
+            return [to_market_item(t, symbol.split("/")[0]) for symbol, t in tickers.items()
+                    if symbol.endswith(f"/{quote}")]
 
-    async def fetch_ticker(self, symbol: str) -> dict[str, Any]:
-        """The venue's 24h ticker of a spot pair."""
+    async def _ticker(self, symbol: str) -> dict[str, Any]:
         await self.require_symbol(symbol)
         ticker = await self._call(lambda: self.exchange.fetch_ticker(symbol))
         if not isinstance(ticker, dict) or not isinstance(ticker.get("last"), (int, float)):
             raise UpstreamBadResponseError(f"{self.name} ticker has no last price", details={"upstream": self.name})
         return ticker
 
-    async def fetch_order_book(self, symbol: str, limit: int) -> dict[str, Any]:
-        """Bids and asks of a spot pair, best first."""
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """The venue's 24h ticker of a spot pair."""
+        ticker = await self._ticker(symbol)
+        with reading(self.name, "ticker"):
+            return to_ticker(symbol, ticker)
+
+    async def fetch_quote(self, symbol: str) -> Quote:
+        """The venue's last price of a spot pair, with its time and 24h figures."""
+        ticker = await self._ticker(symbol)
+        with reading(self.name, "ticker"):
+            return to_quote(ticker)
+
+    async def fetch_order_book(self, symbol: str, limit: int) -> OrderBook:
+        """Best `limit` bids and asks of a spot pair."""
         await self.require_symbol(symbol)
         depth = next((d for d in VENUE_DEPTHS.get(self.name, ()) if d >= limit), limit)
         book = await self._call(lambda: self.exchange.fetch_order_book(symbol, depth))
         if not isinstance(book, dict) or not all(isinstance(book.get(side), list) for side in ("bids", "asks")):
             raise UpstreamBadResponseError(f"{self.name} order book has no sides", details={"upstream": self.name})
-        return book
+        with reading(self.name, "order book"):
+            return to_book(symbol, book, limit)
 
-    async def fetch_trades(self, symbol: str, *, since: int | None, limit: int) -> list[dict[str, Any]]:
-        """Recent public trades of a spot pair, oldest first."""
+    async def fetch_trades(self, symbol: str, *, since: int | None, limit: int) -> list[Trade]:
+        """The latest `limit` public trades of a spot pair at or after `since`, oldest first."""
         await self.require_symbol(symbol)
         trades = await self._call(lambda: self.exchange.fetch_trades(symbol, since=since, limit=limit))
         if not isinstance(trades, list):
             raise UpstreamBadResponseError(f"{self.name} trades are not a list", details={"upstream": self.name})
-        return trades
+        with reading(self.name, "trades"):
+            return [to_trade(t) for t in trades if since is None or (t.get("timestamp") or 0) >= since][-limit:]
 
-    async def fetch_funding_rate(self, perpetual: str) -> dict[str, Any]:
+    async def fetch_funding(self, perpetual: str) -> Funding:
         """Current funding of a linear perpetual swap (ccxt symbol such as BTC/USDT:USDT)."""
         await self.require_symbol(perpetual, "swap")
         funding = await self._call(lambda: self.exchange.fetch_funding_rate(perpetual))
         if not isinstance(funding, dict) or funding.get("fundingRate") is None:
             raise UpstreamBadResponseError(f"{self.name} funding has no rate", details={"upstream": self.name})
-        return funding
+        with reading(self.name, "funding"):
+            return to_funding(funding)
 
-    async def fetch_open_interest(self, perpetual: str) -> dict[str, Any]:
+    async def fetch_open_interest(self, perpetual: str) -> OpenInterest:
         """Open interest of a linear perpetual swap."""
         await self.require_symbol(perpetual, "swap")
         interest = await self._call(lambda: self.exchange.fetch_open_interest(perpetual))
         if not isinstance(interest, dict) or (interest.get("openInterestAmount") is None
                                               and interest.get("openInterestValue") is None):
             raise UpstreamBadResponseError(f"{self.name} open interest is empty", details={"upstream": self.name})
-        return interest
+        with reading(self.name, "open interest"):
+            return to_open_interest(interest)

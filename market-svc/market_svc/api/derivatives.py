@@ -3,9 +3,10 @@
 from fastapi import APIRouter
 
 from dm_shared.envelope import JsonResponse, success
+from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, SymbolPath
-from market_svc.schemas import ERRORS, FundingResponse, OpenInterestResponse
+from market_svc.schemas import FundingResponse, OpenInterestResponse
 from market_svc.service.derivatives import get_funding, get_open_interest
 
 router = APIRouter(prefix="/v1/derivatives")

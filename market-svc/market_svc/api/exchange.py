@@ -5,11 +5,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from dm_shared.envelope import JsonResponse, success
+from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, SymbolPath, UnixMs
 from market_svc.api.market import check_currency
 from market_svc.schemas import (
-    ERRORS,
     ExchangeInfoResponse,
     OrderBookResponse,
     PriceResponse,

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Query
 
 from dm_shared.envelope import JsonResponse, success
 from dm_shared.errors import ValidationFailedError
+from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, UnixMs
 from market_svc.domain import market
-from market_svc.domain.symbols import TIMEFRAMES
-from market_svc.schemas import ERRORS, MarketResponse, OhlcvResponse
+from market_svc.domain.timeframes import TIMEFRAMES
+from market_svc.schemas import MarketResponse, OhlcvResponse
 from market_svc.service.market import get_market
 from market_svc.service.ohlcv import get_ohlcv
 
@@ -39,7 +40,7 @@ async def market_list(
     currency = check_currency(currency)
     items, provenance = await get_market(sources, limit=limit, sort=sort, currency=currency, category=category)
     return JsonResponse(success(last_updated=market.newest(items), currency=currency, count=len(items),
-                                items=items, **provenance.to_fields()))
+                                items=[i.model_dump() for i in items], **provenance.to_fields()))
 
 
 @router.get("/ohlcv", responses={200: {"model": OhlcvResponse}, **ERRORS},
@@ -54,4 +55,5 @@ async def ohlcv(
 ) -> JsonResponse:
     candles, provenance, pair = await get_ohlcv(sources, symbol=symbol, timeframe=timeframe, limit=limit,
                                                 since=since, until=until)
-    return JsonResponse(success(symbol=pair, timeframe=timeframe, data=candles, **provenance.to_fields()))
+    return JsonResponse(success(symbol=pair, timeframe=timeframe, data=[c.model_dump() for c in candles],
+                                **provenance.to_fields()))

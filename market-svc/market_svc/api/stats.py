@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from dm_shared.envelope import JsonResponse, success
+from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, SymbolPath
-from market_svc.schemas import ERRORS, DominanceResponse, HistoryResponse, StatsResponse
+from market_svc.schemas import DominanceResponse, HistoryResponse, StatsResponse
 from market_svc.service.stats import HISTORY_INTERVALS, get_dominance, get_history, get_stats
 
 router = APIRouter(prefix="/v1")

@@ -1,21 +1,25 @@
 """What a user should know about data from a source, said in the response."""
 
+from dm_shared.names import Provider, Venue
 from dm_shared.provenance import Provenance
+
+# The estimate from CoinGecko's own coin list, when its /global does not answer.
+COIN_LIST = "coingecko-markets"
 
 # Per endpoint, per source.
 NOTES: dict[str, dict[str, str]] = {
     "market": {
-        "binance": "binance prices are in USDT against each coin; it publishes no market cap, supply or "
+        Venue.BINANCE: "binance prices are in USDT against each coin; it publishes no market cap, supply or "
                    "all-time figures, and `rank` is empty (ordered by 24h quote volume when sorted by rank)",
     },
-    "ohlcv": {"coingecko": "coingecko candles are priced in USD and carry no volume"},
-    "stats": {"coingecko-markets": "global figures estimated from the 250 largest coins' market caps and "
+    "ohlcv": {Provider.COINGECKO: "coingecko candles are priced in USD and carry no volume"},
+    "stats": {COIN_LIST: "global figures estimated from the 250 largest coins' market caps and "
                                    "volumes, because CoinGecko's /global did not answer"},
-    "dominance": {"coingecko-markets": "shares of the 250 largest coins' combined market cap, because "
+    "dominance": {COIN_LIST: "shares of the 250 largest coins' combined market cap, because "
                                        "CoinGecko's /global did not answer"},
-    "history": {"binance": "from Binance candles: price is the candle close in USDT, market cap is not "
+    "history": {Venue.BINANCE: "from Binance candles: price is the candle close in USDT, market cap is not "
                            "known there, and volume is in the base asset (base_volume)",
-                "kucoin": "from KuCoin candles: price is the candle close in USDT, market cap is not "
+                Venue.KUCOIN: "from KuCoin candles: price is the candle close in USDT, market cap is not "
                           "known there, and volume is in the base asset (base_volume)"},
 }
 

@@ -1,12 +1,12 @@
-"""The canonical asset registry: one asset per ticker, its CoinGecko id, and where it trades.
+"""The canonical asset registry every service shares: one asset per ticker, with its name and CoinGecko id.
 
 A ticker alone is ambiguous (on CoinGecko many coins share `btc`), so each asset's identity is pinned
 here. Ids and names are CoinGecko's, as in its recorded /coins/markets page (top 40 by market cap).
-Which venues list which pairs, under which native ids, comes from the exchanges' own market lists.
+Which venues list which pairs, under which native ids, comes from the exchanges' own market lists
+(market-svc).
 """
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -42,25 +42,3 @@ ASSETS: dict[str, Asset] = {a.symbol: a for a in (
 QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "DAI", "EUR", "BTC", "ETH", "BNB")
 # USD stablecoins: a price against them is reported as USD, and labelled so.
 USD_STABLECOINS = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI"})
-
-
-@dataclass
-class Listings:
-    """What the venues list, from their market lists: unified symbol -> the venue's own id."""
-
-    spot: dict[str, dict[str, str]] = field(default_factory=dict)  # venue -> {"BTC/USDT": "BTCUSDT"}
-
-    @cached_property
-    def bases(self) -> set[str]:
-        """Every base asset some venue lists, plus the registry's."""
-        listed = {symbol.split("/")[0] for symbols in self.spot.values() for symbol in symbols}
-        return listed | set(ASSETS)
-
-    @cached_property
-    def pairs(self) -> set[str]:
-        """Every spot pair some venue lists."""
-        return {symbol for symbols in self.spot.values() for symbol in symbols}
-
-    def venues(self, pair: str) -> dict[str, str]:
-        """The venues listing `pair`, with each venue's own id for it."""
-        return {venue: symbols[pair] for venue, symbols in self.spot.items() if pair in symbols}

@@ -1,18 +1,11 @@
-"""Symbols at the API edge: the spellings users send, resolved to one pair; and the timeframes served."""
+"""Symbols at the API edge, REST and websocket alike: the spellings users send, resolved to one pair."""
 
 import difflib
 import re
 from dataclasses import dataclass
 
+from dm_shared.assets import ASSETS, QUOTES
 from dm_shared.errors import InvalidSymbolError
-
-from market_svc.domain.assets import QUOTES
-
-# Spec 002 timeframes, in milliseconds.
-TIMEFRAMES: dict[str, int] = {
-    "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000,
-    "4h": 14_400_000, "1d": 86_400_000, "1w": 604_800_000,
-}
 
 _SHAPE = re.compile(r"^[A-Z0-9]{1,15}([/\-_][A-Z0-9]{1,15})?$")
 DEFAULT_QUOTE = "USDT"
@@ -33,6 +26,11 @@ class Pair:
         """The ccxt symbol of the linear perpetual swap on this pair, e.g. BTC/USDT:USDT."""
         return f"{self.base}/{self.quote}:{self.quote}"
 
+    @property
+    def token(self) -> str:
+        """The pair as it appears in NATS subjects: BTC-USDT."""
+        return f"{self.base}-{self.quote}"
+
 
 def _invalid(raw: str, reason: str, known: set[str] | None = None, guess: str | None = None) -> InvalidSymbolError:
     shown = raw if len(raw) <= 40 else raw[:40] + "…"
@@ -42,11 +40,13 @@ def _invalid(raw: str, reason: str, known: set[str] | None = None, guess: str | 
     return InvalidSymbolError(f"Symbol {shown!r} is not supported: {reason}", details=details)
 
 
-def parse_pair(raw: str, *, known_bases: set[str], default_quote: str = DEFAULT_QUOTE) -> Pair:
+def parse_pair(raw: str, *, known_bases: set[str] | frozenset[str] = frozenset(ASSETS),
+               default_quote: str = DEFAULT_QUOTE) -> Pair:
     """`BTC`, `btc`, `BTC/USDT`, `BTC-USDT`, `BTC_USDT` or `BTCUSDT` as one Pair; INVALID_SYMBOL otherwise.
 
     A bare ticker means that asset against `default_quote`. A concatenated symbol is split at a known
     quote currency only when what precedes it is a known asset, so `BTCUSDT` never reads as `BTCUSD/T`.
+    `known_bases` defaults to the asset registry; market-svc passes what the venues list as well.
     """
     text = raw.strip().upper()
     if not _SHAPE.match(text):
