@@ -114,11 +114,6 @@ def sandbox_url(stack: Stack, upstream: str) -> str:
 UVICORN_FLAGS = ("--no-access-log", "--ws-per-message-deflate", "false")
 
 
-# The gateway answers fresh cache hits inside the HTTP parser (gateway/hotpath.py); compose sets the
-# same through UVICORN_HTTP.
-GATEWAY_FLAGS = ("--http", "gateway.hotpath:HotPathProtocol")
-
-
 def _uvicorn(stack: Stack, package: str, name: str, *flags: str) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", f"{package}.main:create_app", "--factory", *UVICORN_FLAGS, *flags,
@@ -268,7 +263,9 @@ def replica(name: str, index: int) -> Component:
 GATEWAY = Component(
     name="gateway",
     ports={"gateway": PortSpec(8100)},
-    command=lambda stack: _uvicorn(stack, "gateway", "gateway", *GATEWAY_FLAGS),
+    # The gateway's own server entry (gateway/__main__.py): its HTTP protocol answers fresh cache hits in
+    # the parser, and it tunes the garbage collector after start-up; compose runs the same command.
+    command=lambda stack: [sys.executable, "-m", "gateway", "--host", stack.host, "--port", str(stack.port("gateway"))],
     ready=lambda stack: HttpGet(f"{stack.url('gateway')}/healthz"),
     env=lambda stack: {s.gateway_var: stack.url(s.name) for s in SERVICES if s.gateway_var},
     needs=("redis", "nats", *(s.name for s in SERVICES)),

@@ -6,31 +6,32 @@ from typing import Any
 
 import orjson
 
-from gateway.routes import ROUTES
+from gateway.registry import SERVICES, Service
 from gateway.services import ServiceClient
 
 log = logging.getLogger("gateway.openapi")
 _REF = "#/components/schemas/"
 
 
-def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]],
+          services: tuple[Service, ...] = SERVICES) -> dict[str, Any]:
     """The gateway's document plus every routed path of each service, under its public path.
 
     Schema names are prefixed with the service name so two services' `Candle` never collide.
     """
     merged = {**gateway_doc, "paths": dict(gateway_doc.get("paths", {}))}
     schemas = dict(merged.setdefault("components", {}).get("schemas", {}))
-    for service, doc in service_docs.items():
-        prefix = f"{service}_"
-        text = orjson.dumps(doc).decode().replace(f'"{_REF}', f'"{_REF}{prefix}')
-        doc = orjson.loads(text)
+    for service in services:
+        doc = service_docs.get(service.name)
+        if doc is None:
+            continue
+        prefix = f"{service.name}_"
+        doc = orjson.loads(orjson.dumps(doc).decode().replace(f'"{_REF}', f'"{_REF}{prefix}'))
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas[prefix + name] = schema
-        for route in ROUTES:
-            target = route.target + "{symbol}" if route.prefix else route.target
-            public = route.path + "{symbol}" if route.prefix else route.path
-            if route.service == service and target in doc.get("paths", {}):
-                merged["paths"][public] = doc["paths"][target]
+        for route in service.routes:
+            if route.target in doc.get("paths", {}):
+                merged["paths"][route.path] = doc["paths"][route.target]
     merged["components"]["schemas"] = schemas
     return merged
 
@@ -45,15 +46,17 @@ class OpenApiMerger:
 
     async def document(self, gateway_doc: dict[str, Any]) -> dict[str, Any]:
         docs = {}
-        for name in self.services.urls:
-            fetched_at, doc = self._docs.get(name, (0.0, None))
+        for service in SERVICES:
+            if not service.routes:
+                continue
+            fetched_at, doc = self._docs.get(service.name, (0.0, None))
             if doc is None or time.monotonic() - fetched_at > self.ttl:
                 try:
-                    response = await self.services.get(name, "/openapi.json")
+                    response = await self.services.get(service.name, "/openapi.json")
                     doc = orjson.loads(response.content)
-                    self._docs[name] = (time.monotonic(), doc)
+                    self._docs[service.name] = (time.monotonic(), doc)
                 except Exception as exc:  # the docs page must render even while a service is down
-                    log.warning("no OpenAPI document from %s: %s", name, exc)
+                    log.warning("no OpenAPI document from %s: %s", service.name, exc)
             if doc is not None:
-                docs[name] = doc
+                docs[service.name] = doc
         return merge(gateway_doc, docs)

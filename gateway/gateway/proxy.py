@@ -6,16 +6,17 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dm_shared.cache import Cache, Entry
+from dm_shared.cache import Entry
 from dm_shared.clock import now_ms
 from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body
 from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
 from dm_shared.logs import request_id
 
+from gateway.registry import ROUTER, Route
 from gateway.relabel import relabel
-from gateway.routes import Route, match
-from gateway.services import ServiceClient, ServiceResponse
+from gateway.services import ServiceResponse
+from gateway.state import GatewayState
 
 _JSON = (b"content-type", b"application/json")
 _STALE_STATUSES = {502, 503, 504}
@@ -60,15 +61,14 @@ class ApiProxy:
     """Serves routed paths itself, with the edge work inline, and hands every other request to `app`
     wrapped in the edge middleware."""
 
-    def __init__(self, app: ASGIApp, *, ttl: Callable[[str], float], edge: Edge):
+    def __init__(self, app: ASGIApp, *, state: GatewayState, ttl: Callable[[str], float], edge: Edge):
         self.app = EdgeMiddleware(app, edge)
         self.edge = edge
         self.ttl = ttl
-        self.services: ServiceClient | None = None  # set by the lifespan
-        self.cache: Cache | None = None
+        self.state = state  # its connections are opened by the lifespan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = match(scope["path"]) if scope["type"] == "http" else None
+        route = ROUTER.match(scope["path"]) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)
             return
@@ -100,8 +100,8 @@ class ApiProxy:
         For the HTTP protocol's hit path (gateway.hotpath): the same answer, headers and metrics as
         `__call__` gives the request.
         """
-        route = match(scope["path"])
-        if route is None or self.cache is None:
+        route = ROUTER.match(scope["path"])
+        if route is None:
             return None
         started = time.perf_counter()
         answer = self._hot(route, f"{scope['path']}?{route.canonical_query(scope['query_string'])}")
@@ -116,7 +116,7 @@ class ApiProxy:
     def _hot(self, route: Route, key: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
         now = now_ms()
-        entry = self.cache.peek(key, now) if route.cache is not None else None
+        entry = self.state.cache.peek(key, now) if route.cache is not None else None
         if entry is None:
             return None
         return _from_cache(entry, now, stale=False)
@@ -126,7 +126,7 @@ class ApiProxy:
         """Through the shared cache (single-flight, stale on failure) to the owning service."""
 
         async def fetch() -> bytes:
-            response = await self.services.get(route.service, target, query, request_id=rid)
+            response = await self.state.services.get(ROUTER.owner[route], target, query, request_id=rid)
             if response.status_code != 200:
                 raise ServiceResponse(response.status_code, response.content, dict(response.headers))
             return response.content
@@ -135,7 +135,7 @@ class ApiProxy:
         try:
             if route.cache is None:
                 return 200, await fetch(), []
-            lookup = await self.cache.get_or_fetch(key, self.ttl(route.cache), fetch, _serve_stale)
+            lookup = await self.state.cache.get_or_fetch(key, self.ttl(route.cache), fetch, _serve_stale)
         except ServiceResponse as answer:
             return _passthrough(answer)
         except ApiError as exc:

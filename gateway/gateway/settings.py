@@ -1,13 +1,45 @@
 """Gateway settings (env prefix GATEWAY_)."""
 
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic_settings import SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dm_shared.cache import TTL
 from dm_shared.settings import CommonSettings
 
-from gateway.ws import Limits
+from gateway.channels import Channel
+from gateway.registry import SERVICES, Service
+
+
+class WsSettings(BaseModel):
+    """The websocket section (GATEWAY_WS__MAX_CONNECTIONS ...): limits, and channels beyond the built-in table."""
+
+    max_connections: int = 10_000
+    max_subscriptions: int = 50
+    max_message_bytes: int = 4096
+    max_messages_per_second: float = 20.0
+    heartbeat_seconds: float = 30.0
+    idle_seconds: float = 60.0
+    max_pending_trades: int = 1000
+    slow_seconds: float = 10.0
+    # Rows added to gateway.channels.CHANNELS, as JSON: [{"name", "subject", "key", "delivery", "fields"}].
+    channels: list[Channel] = []
+
+
+class _ServiceUrls(PydanticBaseSettingsSource):
+    """GATEWAY_<NAME>_URL for every service in the registry, from the environment or .env."""
+
+    def get_field_value(self, field, field_name):  # the source fills one field as a whole, below
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {**dotenv_values(".env"), **os.environ}
+        urls = {s.name: found[s.url_setting] for s in SERVICES if found.get(s.url_setting)}
+        return {"service_urls": urls} if urls else {}
 
 
 class GatewaySettings(CommonSettings):
@@ -15,23 +47,31 @@ class GatewaySettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_")  # the rest as in CommonSettings
 
-    market_url: str = "http://127.0.0.1:8101"
-    stream_url: str = "http://127.0.0.1:8102"
+    # Filled from GATEWAY_<NAME>_URL per registered service (e.g. GATEWAY_MARKET_URL).
+    service_urls: dict[str, str] = {}
     service_timeout: float = 20.0
     cache_stale_seconds: float = 900.0
     # Overrides of spec 002's TTL per data kind, e.g. GATEWAY_CACHE_TTL='{"market": 30}'.
     cache_ttl: dict[str, float] = {}
     cors_origins: list[str] = ["*"]
-    # WebSocket limits, e.g. GATEWAY_WS__IDLE_SECONDS=60 (see gateway/ws.py, Limits).
-    ws: Limits = Limits()
+    ws: WsSettings = WsSettings()
+    # After start-up, keep everything allocated so far out of every GC pass and collect the young
+    # generation less often (a request makes short-lived containers, not cycles): see gateway/__main__.py.
+    gc_freeze: bool = True
+    gc_threshold: int = 20_000
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        return init_settings, _ServiceUrls(settings_cls), env_settings, dotenv_settings, file_secret_settings
 
     def ttl(self, kind: str) -> float:
         """Seconds a value of `kind` stays fresh."""
         return self.cache_ttl.get(kind, TTL[kind])
 
-    def service_urls(self) -> dict[str, str]:
-        """Base URL of each service, by the name the route table uses."""
-        return {"market": self.market_url, "stream": self.stream_url}
+    def url_of(self, service: Service) -> str:
+        """Base URL of a registered service."""
+        return self.service_urls.get(service.name, service.default_url)
 
 
 @lru_cache

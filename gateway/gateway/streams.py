@@ -1,93 +1,86 @@
-"""Fan-out of NATS subjects to websocket clients: one NATS subscription per channel and symbol, however
-many clients listen; a bounded outbox per client."""
+"""Fan-out of NATS subjects to websocket clients: one NATS subscription per channel and key, however
+many clients listen; a bounded outbox per client, latest-wins or ordered as the channel's row says."""
 
 import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
 from typing import Any
 
-import nats.errors
 import orjson
-from nats.js.api import DeliverPolicy
 
 from dm_shared.bus import Bus
-from dm_shared.subjects import ANY_EXCHANGE, ticker_subject, trades_subject
+
+from gateway.channels import Channel
 
 log = logging.getLogger("gateway.streams")
 
-# Documented channels (docs/asyncapi.yaml): the NATS subject a symbol's messages come from, any venue.
-CHANNELS: dict[str, Callable[[str, str], str]] = {"ticker": ticker_subject, "trades": trades_subject}
-
-
-def to_client(channel: str, message: dict[str, Any]) -> dict[str, Any]:
-    """The spec 002 update message for one bus message."""
-    if channel == "ticker":
-        data = {k: message.get(k) for k in ("symbol", "price", "change_24h", "volume_24h", "timestamp",
-                                             "exchange", "seq")}
-    else:
-        data = {k: message.get(k) for k in ("symbol", "price", "amount", "side", "timestamp", "id",
-                                             "exchange", "seq")}
-    return {"channel": channel, "data": data}
+Subscription = tuple[str, str | None]  # (channel name, key)
 
 
 class Outbox:
-    """What one client has yet to receive: the latest ticker per symbol (older ones are dropped), and
-    trades in order up to a bound (beyond it they are dropped and the gap announced)."""
+    """What one client has yet to receive: the latest message per key of latest-wins channels (older ones
+    are dropped), and ordered channels' messages in order up to a bound (beyond it they are dropped and the
+    gap announced)."""
 
-    def __init__(self, max_trades: int):
-        self.tickers: dict[str, str] = {}
-        self.trades: deque[str] = deque()
-        self.max_trades = max_trades
+    def __init__(self, max_pending: int):
+        self.latest: dict[Subscription, str] = {}
+        self.ordered: deque[str] = deque()
+        self.max_pending = max_pending
         self.notices: list[str] = []
-        # Trades dropped for this client, one growing range per symbol until it is sent.
-        self.dropped: dict[tuple[str, str, str], dict[str, Any]] = {}
-        # Live messages held back while a symbol's history is replayed, so replay and live stay in order.
-        self.holding: dict[tuple[str, str], list[tuple[dict[str, Any], str]]] = {}
-        self.last_seq: dict[tuple[str, str, str], int] = {}
+        # Messages dropped for this client, one growing range per source and key until it is sent.
+        self.dropped: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+        # Live messages held back while a key's history is replayed, so replay and live stay in order.
+        self.holding: dict[Subscription, list[tuple[dict[str, Any], str]]] = {}
+        self.last_seq: dict[tuple[str, str, str | None], int] = {}
         self.full_since: float | None = None
         self.ready = asyncio.Event()
 
-    def hold(self, channel: str, symbol: str) -> None:
-        """Hold live messages of a symbol back (a replay is about to run)."""
-        self.holding.setdefault((channel, symbol), [])
+    def hold(self, channel: str, key: str | None) -> None:
+        """Hold live messages of a key back (a replay is about to run)."""
+        self.holding.setdefault((channel, key), [])
 
-    def release(self, channel: str, symbol: str) -> None:
+    def release(self, channel: Channel, key: str | None) -> None:
         """Deliver what was held back, after the replay; what the replay already sent is skipped."""
-        for message, text in self.holding.pop((channel, symbol), []):
-            self.offer(channel, message, text)
+        for message, text in self.holding.pop((channel.name, key), []):
+            self.offer(channel, key, message, text)
 
-    def offer(self, channel: str, message: dict[str, Any], text: str | None = None, *,
+    def offer(self, channel: Channel, key: str | None, message: dict[str, Any], text: str | None = None, *,
               replayed: bool = False) -> None:
         """Queue one update; `text` is its JSON, serialized once for every client by the caller."""
         data = message["data"]
         text = text if text is not None else orjson.dumps(message).decode()
-        held = self.holding.get((channel, data["symbol"]))
+        held = self.holding.get((channel.name, key))
         if held is not None and not replayed:
             held.append((message, text))
             return
-        key = (channel, data.get("exchange") or "", data["symbol"])
-        seq, last = data.get("seq"), self.last_seq.get(key)
-        if channel == "trades" and isinstance(seq, int) and last is not None and seq <= last:
+        ordered = channel.delivery == "ordered"
+        numbered = (channel.name, data.get("exchange") or "", key)
+        seq, last = data.get("seq"), self.last_seq.get(numbered)
+        if ordered and isinstance(seq, int) and last is not None and seq <= last:
             return  # already delivered (a replay overlapping the live stream)
-        if channel == "trades" and isinstance(seq, int) and last is not None and seq > last + 1:
-            self.notice({"type": "gap", "channel": channel, "symbol": data["symbol"], "exchange": key[1],
-                         "from_seq": last + 1, "to_seq": seq - 1, "missed": seq - last - 1, "reason": "upstream"})
+        if ordered and isinstance(seq, int) and last is not None and seq > last + 1:
+            self.notice(self._gap(channel, numbered, last + 1, seq - 1, seq - last - 1, "upstream"))
         if isinstance(seq, int):
-            self.last_seq[key] = seq
-        if channel == "ticker":
-            self.tickers[data["symbol"]] = text
-        elif len(self.trades) >= self.max_trades:
-            gap = self.dropped.setdefault(key, {"type": "gap", "channel": channel, "symbol": data["symbol"],
-                                                "exchange": key[1], "from_seq": seq, "to_seq": seq, "missed": 0,
-                                                "reason": "client too slow"})
+            self.last_seq[numbered] = seq
+        if not ordered:
+            self.latest[channel.name, key] = text
+        elif len(self.ordered) >= self.max_pending:
+            gap = self.dropped.setdefault(numbered, self._gap(channel, numbered, seq, seq, 0, "client too slow"))
             gap["to_seq"], gap["missed"] = seq, gap["missed"] + 1
             self.full_since = self.full_since or time.monotonic()
         else:
-            self.trades.append(text)
+            self.ordered.append(text)
             self.full_since = None
         self.ready.set()
+
+    @staticmethod
+    def _gap(channel: Channel, numbered: tuple[str, str, str | None], first: int | None, last: int | None,
+             missed: int, reason: str) -> dict[str, Any]:
+        gap: dict[str, Any] = {"type": "gap", "channel": channel.name}
+        if channel.key_field:
+            gap[channel.key_field] = numbered[2]
+        return {**gap, "exchange": numbered[1], "from_seq": first, "to_seq": last, "missed": missed, "reason": reason}
 
     def notice(self, message: dict[str, Any], text: str | None = None) -> None:
         """Queue a notice; `text` is its JSON when the caller serialized it once for many clients."""
@@ -97,78 +90,67 @@ class Outbox:
     def drain(self) -> list[str]:
         """Everything pending as JSON text, notices first, and empty the box."""
         gaps = [orjson.dumps(gap).decode() for gap in self.dropped.values()]
-        batch = [*self.notices, *gaps, *self.tickers.values(), *self.trades]
+        batch = [*self.notices, *gaps, *self.latest.values(), *self.ordered]
         self.notices.clear()
         self.dropped.clear()
-        self.tickers.clear()
-        self.trades.clear()
+        self.latest.clear()
+        self.ordered.clear()
         self.ready.clear()
         return batch
 
 
 class Hub:
-    """Subscribes to NATS on the first listener of a channel and symbol, and unsubscribes after the last."""
+    """Subscribes to NATS on the first listener of a channel and key, and unsubscribes after the last."""
 
-    def __init__(self, bus: Bus):
+    def __init__(self, bus: Bus, channels: dict[str, Channel]):
         self.bus = bus
-        self._listeners: defaultdict[tuple[str, str], set[Outbox]] = defaultdict(set)
-        self._subscriptions: dict[tuple[str, str], Any] = {}
+        self.channels = channels
+        self._listeners: defaultdict[Subscription, set[Outbox]] = defaultdict(set)
+        self._subscriptions: dict[Subscription, Any] = {}
         self._lock = asyncio.Lock()
 
     @property
     def subscriptions(self) -> int:
         return len(self._subscriptions)
 
-    async def join(self, outbox: Outbox, channel: str, symbol: str) -> None:
-        key = (channel, symbol)
+    async def join(self, outbox: Outbox, channel: str, key: str | None) -> None:
         async with self._lock:
-            self._listeners[key].add(outbox)
-            if key not in self._subscriptions and self.bus.connected:
-                await self._subscribe(key)
+            self._listeners[channel, key].add(outbox)
+            if (channel, key) not in self._subscriptions and self.bus.connected:
+                await self._subscribe((channel, key))
 
-    async def leave(self, outbox: Outbox, channel: str, symbol: str) -> None:
-        key = (channel, symbol)
+    async def leave(self, outbox: Outbox, channel: str, key: str | None) -> None:
         async with self._lock:
-            self._listeners[key].discard(outbox)
-            if not self._listeners[key]:
-                del self._listeners[key]
-                subscription = self._subscriptions.pop(key, None)
+            self._listeners[channel, key].discard(outbox)
+            if not self._listeners[channel, key]:
+                del self._listeners[channel, key]
+                subscription = self._subscriptions.pop((channel, key), None)
                 if subscription is not None:
                     await subscription.unsubscribe()
 
     async def resubscribe(self) -> None:
-        """After the bus (re)connects: subscribe every channel and symbol somebody listens to."""
+        """After the bus (re)connects: subscribe every channel and key somebody listens to."""
         async with self._lock:
-            for key in list(self._listeners):
-                if key not in self._subscriptions:
-                    await self._subscribe(key)
+            for wanted in list(self._listeners):
+                if wanted not in self._subscriptions:
+                    await self._subscribe(wanted)
 
-    async def replay(self, outbox: Outbox, channel: str, symbol: str, after_seq: int) -> int:
-        """Trades of `symbol` numbered after `after_seq`, from JetStream, into `outbox`; returns how many.
+    async def replay(self, outbox: Outbox, channel: Channel, key: str | None, after_seq: int) -> int:
+        """Messages of a key numbered after `after_seq`, from JetStream, into `outbox`; returns how many.
 
-        The caller holds the symbol's live trades back (`Outbox.hold`) before joining; they are released
+        The caller holds the key's live messages back (`Outbox.hold`) before joining; they are released
         after the replay, and the outbox drops the overlap by sequence number.
         """
-        subject = CHANNELS[channel](ANY_EXCHANGE, symbol)
-        outbox.hold(channel, symbol)
+        outbox.hold(channel.name, key)
         replayed = 0
         try:
-            subscription = await self.bus.nc.jetstream().subscribe(subject, ordered_consumer=True,
-                                                                  deliver_policy=DeliverPolicy.ALL)
-            while True:
-                try:
-                    msg = await subscription.next_msg(timeout=1.0)
-                except nats.errors.TimeoutError:
-                    break
-                message = to_client(channel, orjson.loads(msg.data))
+            async for msg in self.bus.replay(channel.subject_for(key)):
+                message = channel.project(orjson.loads(msg.data))
                 if (message["data"].get("seq") or 0) > after_seq:
-                    outbox.offer(channel, message, replayed=True)
+                    outbox.offer(channel, key, message, replayed=True)
                     replayed += 1
-                if msg.metadata.num_pending == 0:
-                    break
-            await subscription.unsubscribe()
         finally:
-            outbox.release(channel, symbol)
+            outbox.release(channel, key)
         return replayed
 
     def broadcast(self, message: dict[str, Any]) -> None:
@@ -177,18 +159,18 @@ class Hub:
         for outbox in {o for listeners in self._listeners.values() for o in listeners}:
             outbox.notice(message, text)
 
-    async def _subscribe(self, key: tuple[str, str]) -> None:
-        channel, symbol = key
-        subject = CHANNELS[channel](ANY_EXCHANGE, symbol)
+    async def _subscribe(self, wanted: Subscription) -> None:
+        name, key = wanted
+        channel = self.channels[name]
 
         async def deliver(msg) -> None:
             try:
-                message = to_client(channel, orjson.loads(msg.data))
+                message = channel.project(orjson.loads(msg.data))
             except (orjson.JSONDecodeError, AttributeError):
                 log.warning("unreadable message on %s", msg.subject)
                 return
             text = orjson.dumps(message).decode()  # once, however many clients listen
-            for outbox in tuple(self._listeners.get(key, ())):
-                outbox.offer(channel, message, text)
+            for outbox in tuple(self._listeners.get(wanted, ())):
+                outbox.offer(channel, key, message, text)
 
-        self._subscriptions[key] = await self.bus.nc.subscribe(subject, cb=deliver)
+        self._subscriptions[wanted] = await self.bus.subscribe(channel.subject_for(key), deliver)

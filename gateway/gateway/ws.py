@@ -6,44 +6,30 @@ Close codes: 1000 normal, 1008 flood or policy, 1009 message too big, 1013 too m
 
 import asyncio
 import logging
-import re
 import time
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
 
 from dm_shared.clock import now_ms
 from dm_shared.envelope import error_body
 
-from gateway.streams import CHANNELS, Hub, Outbox
+from gateway.channels import BadKeyError, Channel
+from gateway.settings import WsSettings
+from gateway.streams import Hub, Outbox
 
 log = logging.getLogger("gateway.ws")
 router = APIRouter()
-_PAIR = re.compile(r"^([A-Z0-9]{1,15})[/\-_]([A-Z0-9]{1,15})$")
 CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY = 4000, 4008, 1008, 1009, 1013
-
-
-class Limits(BaseModel):
-    """WebSocket limits, the `ws` section of the gateway settings (GATEWAY_WS__MAX_CONNECTIONS ...)."""
-
-    max_connections: int = 10_000
-    max_subscriptions: int = 50
-    max_message_bytes: int = 4096
-    max_messages_per_second: float = 20.0
-    heartbeat_seconds: float = 30.0
-    idle_seconds: float = 60.0
-    max_pending_trades: int = 1000
-    slow_seconds: float = 10.0
 
 
 class Session:
     """One client connection: its subscriptions, its outbox, its limits."""
 
-    def __init__(self, ws: WebSocket, hub: Hub, limits: Limits, channels: tuple[str, ...]):
+    def __init__(self, ws: WebSocket, hub: Hub, limits: WsSettings, channels: dict[str, Channel]):
         self.ws, self.hub, self.limits, self.channels = ws, hub, limits, channels
         self.outbox = Outbox(limits.max_pending_trades)
-        self.subscribed: set[tuple[str, str]] = set()
+        self.subscribed: set[tuple[str, str | None]] = set()
         self.last_heard = self.last_beat = time.monotonic()
         self.window_start, self.window_count = time.monotonic(), 0
         self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -83,53 +69,68 @@ class Session:
         if action not in ("subscribe", "unsubscribe"):
             await self.error("INVALID_ACTION", "action is subscribe, unsubscribe or ping", action=str(action)[:32])
             return
-        channel = message.get("channel", self.channels[0] if len(self.channels) == 1 else None)
-        if channel not in self.channels:
+        default = next(iter(self.channels)) if len(self.channels) == 1 else None
+        channel = self.channels.get(message.get("channel", default))
+        if channel is None:
             await self.error("INVALID_CHANNEL", "Unknown channel on this endpoint", channels=list(self.channels))
             return
-        raw = message.get("symbols")
-        if not isinstance(raw, list) or not raw or len(raw) > self.limits.max_subscriptions:
-            await self.error("INVALID_SYMBOLS", f"symbols is a list of 1 to {self.limits.max_subscriptions} pairs")
+        keys = await self._keys(channel, message)
+        if keys is None:
             return
-        pairs = []
-        for symbol in raw:
-            match = _PAIR.match(symbol.strip().upper()) if isinstance(symbol, str) else None
-            if not match:
-                await self.error("INVALID_SYMBOL", "Symbols are pairs such as BTC/USDT", symbol=str(symbol)[:40])
-                return
-            pairs.append(f"{match.group(1)}/{match.group(2)}")
         from_seq = message.get("from_seq")
-        if from_seq is not None and (channel != "trades" or action != "subscribe" or not isinstance(from_seq, int)
+        if from_seq is not None and (not channel.replay or action != "subscribe" or not isinstance(from_seq, int)
                                      or isinstance(from_seq, bool) or from_seq < 0):
-            await self.error("INVALID_FROM_SEQ", "from_seq is a sequence number (>= 0) to resume trades after")
+            await self.error("INVALID_FROM_SEQ", "from_seq is a sequence number (>= 0) to resume after, on a "
+                             "channel that keeps its history", channels=[c.name for c in self.channels.values()
+                                                                         if c.replay])
             return
+        listed = {channel.keys_field: keys} if channel.keys_field else {}
         if action == "subscribe":
-            if len(self.subscribed | {(channel, p) for p in pairs}) > self.limits.max_subscriptions:
+            if len(self.subscribed | {(channel.name, k) for k in keys}) > self.limits.max_subscriptions:
                 await self.error("TOO_MANY_SUBSCRIPTIONS", "Subscription limit reached",
                                  limit=self.limits.max_subscriptions)
                 return
-            for pair in pairs:
+            for key in keys:
                 if from_seq is not None:
-                    self.outbox.hold(channel, pair)  # live trades wait behind the replay below
-                if (channel, pair) not in self.subscribed:
-                    self.subscribed.add((channel, pair))
-                    await self.hub.join(self.outbox, channel, pair)
-            await self.send({"type": "subscribed", "channel": channel, "symbols": pairs})
+                    self.outbox.hold(channel.name, key)  # live messages wait behind the replay below
+                if (channel.name, key) not in self.subscribed:
+                    self.subscribed.add((channel.name, key))
+                    await self.hub.join(self.outbox, channel.name, key)
+            await self.send({"type": "subscribed", "channel": channel.name, **listed})
             if from_seq is not None:
-                for pair in pairs:
-                    replayed = await self.hub.replay(self.outbox, channel, pair, from_seq)
-                    await self.send({"type": "replayed", "channel": channel, "symbol": pair,
+                for key in keys:
+                    replayed = await self.hub.replay(self.outbox, channel, key, from_seq)
+                    await self.send({"type": "replayed", "channel": channel.name, channel.key_field: key,
                                      "after_seq": from_seq, "count": replayed})
         else:
-            for pair in pairs:
-                if (channel, pair) in self.subscribed:
-                    self.subscribed.discard((channel, pair))
-                    await self.hub.leave(self.outbox, channel, pair)
-            await self.send({"type": "unsubscribed", "channel": channel, "symbols": pairs})
+            for key in keys:
+                if (channel.name, key) in self.subscribed:
+                    self.subscribed.discard((channel.name, key))
+                    await self.hub.leave(self.outbox, channel.name, key)
+            await self.send({"type": "unsubscribed", "channel": channel.name, **listed})
+
+    async def _keys(self, channel: Channel, message: dict) -> list[str | None] | None:
+        """The channel's keys named in a subscribe message, canonical; None after an error frame."""
+        if channel.keys_field is None:
+            return [None]
+        raw = message.get(channel.keys_field, message.get("keys"))
+        if not isinstance(raw, list) or not raw or len(raw) > self.limits.max_subscriptions:
+            await self.error(f"INVALID_{channel.keys_field.upper()}",
+                             f"{channel.keys_field} is a list of 1 to {self.limits.max_subscriptions} items")
+            return None
+        keys: list[str | None] = []
+        for item in raw:
+            try:
+                keys.append(channel.parse_key(item))
+            except BadKeyError as exc:
+                code = "INVALID_SYMBOL" if channel.key == "pair" else f"INVALID_{channel.key.upper()}"
+                await self.error(code, str(exc), **{channel.key_field: str(item)[:40]})
+                return None
+        return keys
 
     async def close_all(self) -> None:
-        for channel, pair in list(self.subscribed):
-            await self.hub.leave(self.outbox, channel, pair)
+        for channel, key in list(self.subscribed):
+            await self.hub.leave(self.outbox, channel, key)
         self.subscribed.clear()
 
 
@@ -137,7 +138,7 @@ class Sweeper:
     """One task keeps every connection's clock: heartbeats, the idle close and the slow close. (A task per
     connection waking every second costs 10,000 wake-ups a second at 10,000 clients.)"""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: WsSettings):
         self.limits = limits
         self.sessions: set[Session] = set()
         self.every = min(1.0, limits.heartbeat_seconds / 2)
@@ -198,16 +199,18 @@ async def _reader(session: Session) -> int | None:
         await session.handle(text)
 
 
-async def serve(ws: WebSocket, channels: tuple[str, ...]) -> None:
-    """Run one client connection until it ends, either side."""
-    state = ws.app.state
-    hub, sweeper = state.hub, state.ws_sweeper
+async def serve(ws: WebSocket, names: tuple[str, ...] | None = None) -> None:
+    """Run one client connection until it ends, either side; `names` are the channels of the endpoint (all
+    of them when None)."""
+    state = ws.app.state.gateway
+    hub, sweeper = state.hub, state.sweeper
     limits = sweeper.limits
     if state.ws_connections >= limits.max_connections:
         await ws.close(code=CLOSE_BUSY, reason="too many connections")
         return
     await ws.accept()
     state.ws_connections += 1
+    channels = hub.channels if names is None else {name: hub.channels[name] for name in names}
     session = Session(ws, hub, limits, channels)
     tasks = [asyncio.create_task(_reader(session)), asyncio.create_task(_writer(session))]
     sweeper.sessions.add(session)
@@ -243,4 +246,4 @@ async def ws_trades(ws: WebSocket) -> None:
 
 @router.websocket("/ws")
 async def ws_any(ws: WebSocket) -> None:
-    await serve(ws, tuple(CHANNELS))
+    await serve(ws)

@@ -1,9 +1,20 @@
-"""The suite's NATS subjects and streams, in one place for the services that publish and the gateway
-that subscribes (documented for other consumers in docs/asyncapi.yaml)."""
+"""Every NATS subject, JetStream stream and key-value bucket of the suite, in one place for the services
+that publish and the gateway that subscribes (documented for other consumers in docs/asyncapi.yaml).
 
-TRADES_STREAM = "MARKET_TRADES"
-TRADES_WILDCARD = "market.trades.>"
-ANY_EXCHANGE = "*"
+Subjects are dot-separated and lower-case; a pair appears as `BASE-QUOTE` (`Pair.token`).
+"""
+
+from dataclasses import dataclass
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A JetStream stream: its name and the subjects it keeps."""
+
+    name: str
+    subjects: tuple[str, ...]
 
 
 def pair_token(symbol: str) -> str:
@@ -11,11 +22,17 @@ def pair_token(symbol: str) -> str:
     return symbol.replace("/", "-")
 
 
-def ticker_subject(exchange: str, symbol: str) -> str:
+def ticker_subject(exchange: str, token: str) -> str:
     """`market.ticker.<exchange>.<BASE-QUOTE>`: latest ticks, core NATS (no replay)."""
-    return f"market.ticker.{exchange}.{pair_token(symbol)}"
+    return f"market.ticker.{exchange}.{token}"
 
 
-def trades_subject(exchange: str, symbol: str) -> str:
-    """`market.trades.<exchange>.<BASE-QUOTE>`: every trade, in JetStream stream MARKET_TRADES."""
-    return f"market.trades.{exchange}.{pair_token(symbol)}"
+def trades_subject(exchange: str, token: str) -> str:
+    """`market.trades.<exchange>.<BASE-QUOTE>`: every trade, kept in the TRADES stream."""
+    return f"market.trades.{exchange}.{token}"
+
+
+TRADES = Stream("MARKET_TRADES", ("market.trades.>",))
+
+# Key-value buckets: leases that split work between replicas of a service.
+STREAM_LEASES = "stream_leases"

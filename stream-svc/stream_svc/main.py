@@ -8,18 +8,30 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dm_shared.app import create_service_app
-from dm_shared.bus import Bus
+from dm_shared.bus import Bus, Publisher
 from dm_shared.envelope import JsonResponse
 from dm_shared.health import DEPENDENCY, DOWN, OK, component, probe, report
 from dm_shared.leases import Leases
 from dm_shared.logs import configure_logging
+from dm_shared.messages import Ticker, Trade
+from dm_shared.subjects import STREAM_LEASES, TRADES, pair_token, ticker_subject, trades_subject
 
 from stream_svc.adapters.binance_ws import VENUE, BinanceFeed
-from stream_svc.publisher import Publisher
 from stream_svc.settings import get_settings
 
 log = logging.getLogger("stream")
 VERSION = "0.1.0"
+
+
+async def publish(publisher: Publisher, event: Ticker | Trade) -> None:
+    """One tick on its core subject, or one trade into the TRADES stream, numbered per venue and symbol."""
+    token = pair_token(event.symbol)
+    if isinstance(event, Trade):
+        await publisher.publish(trades_subject(event.exchange, token), event, key=("trade", event.exchange,
+                                event.symbol), stream=TRADES, msg_id=event.dedup_id)
+    else:
+        await publisher.publish(ticker_subject(event.exchange, token), event,
+                                key=("ticker", event.exchange, event.symbol))
 
 
 async def _run(feed: BinanceFeed, publisher: Publisher) -> None:
@@ -27,7 +39,7 @@ async def _run(feed: BinanceFeed, publisher: Publisher) -> None:
         if event == "reconnected":
             log.info("binance feed reconnected (%d so far)", feed.reconnects)
             continue
-        await publisher.publish(event)
+        await publish(publisher, event)
 
 
 class FeedManager:
@@ -43,7 +55,9 @@ class FeedManager:
         if not symbols:
             return
         for symbol in symbols - set(self.feed.names.values() if self.feed else ()):
-            await self.publisher.resume(VENUE, symbol)
+            # Another replica may have numbered this symbol's trades: go on from the last one kept.
+            await self.publisher.sequencer.resume(("trade", VENUE, symbol), TRADES,
+                                                  trades_subject(VENUE, pair_token(symbol)))
         self.feed = BinanceFeed(self.settings.binance_ws_url, sorted(symbols),
                                 watchdog=self.settings.watchdog_seconds,
                                 max_backoff=self.settings.reconnect_max_seconds)
@@ -62,11 +76,11 @@ async def lifespan(app: FastAPI):
     configure_logging("stream-svc", settings.log_level)
     replica = settings.replica_id or uuid.uuid4().hex[:12]
     bus = Bus(settings.nats_url, name=f"stream-svc-{replica}")
+    bus.declare(TRADES, max_age=settings.trades_max_age_seconds, max_messages=settings.trades_max_messages)
     await bus.start()
-    publisher = Publisher(bus, producer=replica, max_age=settings.trades_max_age_seconds,
-                          max_messages=settings.trades_max_messages)
+    publisher = Publisher(bus, producer=replica)
     manager = FeedManager(settings, publisher)
-    leases = Leases(bus, bucket="stream_leases", replica=replica, ttl=settings.lease_ttl_seconds,
+    leases = Leases(bus, bucket=STREAM_LEASES, replica=replica, ttl=settings.lease_ttl_seconds,
                     renew_every=settings.lease_renew_seconds)
     task = asyncio.create_task(leases.run(settings.symbols, manager.stream), name="leases")
     app.state.bus, app.state.manager, app.state.publisher, app.state.leases = bus, manager, publisher, leases
@@ -81,7 +95,7 @@ async def lifespan(app: FastAPI):
 
 def create_app() -> FastAPI:
     """The stream-svc ASGI app."""
-    app = create_service_app(title="stream-svc", version="0.1.0", lifespan=lifespan,
+    app = create_service_app(title="stream-svc", version=VERSION, lifespan=lifespan,
                              description="Exchange websocket streams, normalized onto NATS.")
 
     @app.get("/health", include_in_schema=False)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import orjson
 import websockets
 
-from stream_svc.domain.messages import Ticker, Trade
+from dm_shared.messages import Ticker, Trade
 
 log = logging.getLogger("stream.binance")
 VENUE = "binance"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.routes import match
+from gateway.registry import match
 
 
 def test_cache_key_ignores_undeclared_parameters_and_order():

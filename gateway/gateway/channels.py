@@ -1,0 +1,85 @@
+"""The websocket channels, one row each: what a client may subscribe to on /ws, where its messages come
+from on NATS, how they are keyed and delivered, and what a client receives of each.
+
+A row is data, so a deployment can add channels through settings (GATEWAY_WS__CHANNELS) and a service
+adds its own with one row here; docs/asyncapi.yaml documents each.
+"""
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from dm_shared.errors import InvalidSymbolError
+from dm_shared.subjects import ANY, ticker_subject, trades_subject
+from dm_shared.symbols import parse_pair
+
+KeyKind = Literal["pair", "chain", "none"]
+Delivery = Literal["latest", "ordered"]
+
+# Per key kind: the field of a subscribe message that lists the keys, and the message field holding one.
+KEY_LIST = {"pair": "symbols", "chain": "chains"}
+KEY_FIELD = {"pair": "symbol", "chain": "chain"}
+_CHAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+class BadKeyError(ValueError):
+    """A key a client sent that this channel's key kind does not accept."""
+
+
+class Channel(BaseModel):
+    """One websocket channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    # NATS subject of one key's messages, with `{key}` where the key's token goes (`*` for any venue).
+    subject: str
+    key: KeyKind = "pair"
+    # latest: a client gets the newest message per key (a slow client skips, never queues);
+    # ordered: every message in order, a gap in `seq` announced; with `replay`, from JetStream after from_seq.
+    delivery: Delivery = "latest"
+    fields: tuple[str, ...]
+    replay: bool = False
+
+    @property
+    def keys_field(self) -> str | None:
+        """The subscribe message's list of keys (`symbols`, `chains`); None for an unkeyed channel."""
+        return KEY_LIST.get(self.key)
+
+    @property
+    def key_field(self) -> str | None:
+        """The message field that holds a message's key."""
+        return KEY_FIELD.get(self.key)
+
+    def parse_key(self, raw: Any) -> str | None:
+        """A client's key in its canonical form (`BTC/USDT`, `ethereum`); BadKeyError when not acceptable."""
+        if self.key == "none":
+            return None
+        if not isinstance(raw, str):
+            raise BadKeyError("keys are strings")
+        if self.key == "pair":
+            try:
+                return str(parse_pair(raw))
+            except InvalidSymbolError as exc:
+                raise BadKeyError(exc.message) from exc
+        chain = raw.strip().lower()
+        if not _CHAIN.match(chain):
+            raise BadKeyError("chains are names such as ethereum or bitcoin")
+        return chain
+
+    def subject_for(self, key: str | None) -> str:
+        """The NATS subject carrying one key's messages."""
+        return self.subject if key is None else self.subject.replace("{key}", key.replace("/", "-"))
+
+    def project(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The update a client receives for one bus message."""
+        return {"channel": self.name, "data": {name: message.get(name) for name in self.fields}}
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest",
+            fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
+    Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
+            fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+)

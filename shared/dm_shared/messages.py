@@ -1,0 +1,56 @@
+"""What the suite publishes on NATS: one class per message type, with the schema version.
+
+No I/O here (neither nats nor FastAPI): producers build these, `dm_shared.bus` puts them on the wire as
+`{"schema", "type", "seq"?, ...fields, "producer"?}`, and consumers read the same field names
+(documented in docs/asyncapi.yaml).
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Message:
+    """Base of every bus message: `type` names it on the wire."""
+
+    type: ClassVar[str] = "message"
+
+    def fields(self) -> dict[str, Any]:
+        """The message's own fields, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Ticker(Message):
+    """A venue's latest 24h ticker of a pair (core NATS, latest wins)."""
+
+    type: ClassVar[str] = "ticker"
+    exchange: str
+    symbol: str
+    price: float
+    change_24h: float | None
+    volume_24h: float | None
+    high_24h: float | None
+    low_24h: float | None
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Trade(Message):
+    """One public trade on a venue (JetStream, replayable)."""
+
+    type: ClassVar[str] = "trade"
+    exchange: str
+    symbol: str
+    id: str
+    price: float
+    amount: float
+    side: str
+    timestamp: int
+
+    @property
+    def dedup_id(self) -> str:
+        """The Nats-Msg-Id that makes a re-published trade a duplicate JetStream drops."""
+        return f"{self.exchange}:{self.symbol}:{self.id}"
