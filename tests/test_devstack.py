@@ -112,7 +112,7 @@ def test_offline_market_points_every_upstream_at_the_sandbox(tmp_path) -> None:
     try:
         offsets = sandbox_offsets()
     except DevstackError as exc:
-        pytest.skip(f"sandbox not installed: {exc}")
+        pytest.fail(f"the sandbox is part of the suite and must be installed: {exc}")
     stack = Stack(tmp_path, offline=True, ports={"sandbox": 18900}, components=[])
     env = stack.env_for("market")
     assert env["MARKET_COINGECKO_URL"] == f"http://127.0.0.1:{18900 + offsets['coingecko']}/api/v3"
