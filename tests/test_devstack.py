@@ -11,23 +11,13 @@ import httpx
 import nats
 import pytest
 import redis
+from conftest import gone
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from devstack import DevstackError, PortInUseError, Stack
 from devstack.catalogue import sandbox_offsets
 
 INFRA = ["redis", "nats", "mongo", "traefik"]
-
-
-def _gone(pid: int) -> bool:
-    """True when no process has this pid and no process is left in its process group."""
-    for probe in (os.kill, os.killpg):
-        try:
-            probe(pid, 0)
-        except ProcessLookupError:
-            continue
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +78,7 @@ def test_traefik_answers_ping_and_routes_to_the_gateway(stack: Stack) -> None:
 def test_killed_redis_comes_back_on_the_same_port(stack: Stack) -> None:
     port, old_pid = stack.port("redis"), stack.pid("redis")
     stack.kill("redis")
-    assert stack.pid("redis") is None and _gone(old_pid)
+    assert stack.pid("redis") is None and gone(old_pid)
     with pytest.raises(redis.ConnectionError):
         _ping(stack.url("redis"))
     stack.start("redis")
@@ -128,7 +118,7 @@ def test_no_process_is_left_after_the_context_exits(tmp_path) -> None:
     with Stack(tmp_path, components=INFRA) as stack:
         pids = {name: stack.pid(name) for name in INFRA}
         assert all(pids.values())
-    assert {name: pid for name, pid in pids.items() if not _gone(pid)} == {}
+    assert {name: pid for name, pid in pids.items() if not gone(pid)} == {}
 
 
 def test_a_failed_start_up_stops_what_was_already_started(tmp_path) -> None:
@@ -148,4 +138,4 @@ def test_a_failed_start_up_stops_what_was_already_started(tmp_path) -> None:
         stack.start = recording_start  # type: ignore[method-assign]
         with pytest.raises(PortInUseError, match="mongo"):
             stack.start_all()
-    assert len(started) == 1 and _gone(started[0])
+    assert len(started) == 1 and gone(started[0])
