@@ -30,6 +30,17 @@ SUITE_ENV = {
 _unique = itertools.count(200)
 
 
+def gone(pid: int) -> bool:
+    """True when no process has this pid and no process is left in its process group."""
+    for probe in (os.kill, os.killpg):
+        try:
+            probe(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
 def unique_limit() -> int:
     """A `limit` no other test uses, so each test starts on a cold cache key."""
     return next(_unique)

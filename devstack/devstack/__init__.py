@@ -2,5 +2,8 @@
 
 from devstack.errors import BinaryNotFoundError, DevstackError, PortInUseError, StartError
 from devstack.stack import Stack
+from devstack.supervisor import Backoff, Supervisor
 
-__all__ = ["BinaryNotFoundError", "DevstackError", "PortInUseError", "Stack", "StartError"]
+__all__ = [
+    "Backoff", "BinaryNotFoundError", "DevstackError", "PortInUseError", "Stack", "StartError", "Supervisor",
+]

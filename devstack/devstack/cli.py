@@ -1,4 +1,5 @@
-"""`python -m devstack run|demo`: the whole suite on the default ports until Ctrl-C."""
+"""`python -m devstack run|demo`: the whole suite on the default ports until Ctrl-C, each component
+restarted (with backoff, on its ports) when it exits on its own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from devstack.errors import DevstackError
 from devstack.paths import default_run_dir
 from devstack.stack import Stack
+from devstack.supervisor import Event, Supervisor
 
 
 class _Shutdown(Exception):
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if "traefik" in stack.components:
             edge = stack.url("traefik")
             print(f"up: {edge}/api/...  {edge}/docs  {edge}/health   (Ctrl-C to stop)", flush=True)
-        _watch(stack)
+        Supervisor(stack, report=_report).run()
     except _Shutdown as exc:
         print(f"{exc}: stopping", flush=True)
     except DevstackError as exc:
@@ -86,12 +88,5 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _watch(stack: Stack) -> None:
-    """Wait forever, reporting once each component that dies on its own."""
-    reported: set[str] = set()
-    while True:
-        time.sleep(1.0)
-        for name, code in stack.exited().items():
-            if name not in reported:
-                reported.add(name)
-                _status(name, f"EXITED with code {code}; see {stack.log_path(name)}")
+def _report(event: Event) -> None:
+    _status(event.name, f"{time.strftime('%H:%M:%S')} {event}")

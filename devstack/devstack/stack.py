@@ -125,6 +125,7 @@ class Stack:
         """Start (or restart, on the same ports) a component and wait until it is ready.
 
         Returns the seconds it took to become ready; a no-op returning 0 if it already runs.
+        A start that fails leaves the component counted in `exited()`, so it can be retried.
         """
         component = self._component(name)
         if self.pid(name) is not None:
@@ -149,7 +150,6 @@ class Stack:
         try:
             return proc.wait_ready(component.start_timeout)
         except BaseException:
-            self._stopped.add(name)
             proc.stop(grace=2.0)
             raise
 
