@@ -110,6 +110,9 @@ def test_offline_market_points_every_upstream_at_the_sandbox(tmp_path) -> None:
     assert env["MARKET_BINANCE_URL"] == f"http://127.0.0.1:{18900 + offsets['binance']}"
     assert env["MARKET_KUCOIN_URL"] == f"http://127.0.0.1:{18900 + offsets['kucoin']}"
     assert env["MARKET_OKX_URL"] == f"http://127.0.0.1:{18900 + offsets['okx']}"
+    # devstack sets no key: without one market-svc skips CoinMarketCap, visibly.
+    assert env["MARKET_CMC_URL"] == f"http://127.0.0.1:{18900 + offsets['coinmarketcap']}"
+    assert env.get("MARKET_CMC_API_KEY") == os.environ.get("MARKET_CMC_API_KEY")
     assert "MARKET_BINANCE_URL" not in Stack(tmp_path, offline=False, components=[]).env_for(
         "market"
     ).keys() - os.environ.keys()

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,11 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
+from dm_shared.breaker import CircuitBreaker
+from dm_shared.upstream import UpstreamClient
+
+from market_svc.adapters.cmc import CoinMarketCapAdapter
+from market_svc.domain.market import from_cmc
 from sandbox.ports import OFFSETS
 
 DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
@@ -444,6 +450,111 @@ def test_coingecko_simple_price_global_and_list(sandbox, control):
         assert (eur.status_code, eur.json()) == (400, {"error": "invalid vs_currency"})
         assert client.get("/global").json() == recorded("coingecko/global.json")
         assert client.get("/coins/list").json() == recorded("coingecko/coins_list_subset.json")
+
+
+# CoinMarketCap pro API.
+
+CMC_LISTINGS = "/v1/cryptocurrency/listings/latest"
+CMC_KEY = {"X-CMC_PRO_API_KEY": "test"}
+
+
+def cmc_quote(row: dict, field: str):
+    return row["quote"]["USD"][field]
+
+
+def test_coinmarketcap_listings_pages_and_sorts(sandbox, control):
+    listing = recorded("coinmarketcap/listings_latest_usd_limit100.json")
+    rows = listing["data"]
+    with httpx.Client(base_url=sandbox["coinmarketcap"], headers=CMC_KEY, timeout=5) as client:
+        def data(**params):
+            response = client.get(CMC_LISTINGS, params=params)
+            assert response.status_code == 200
+            assert response.json()["status"] == listing["status"]
+            return response.json()["data"]
+
+        assert client.get(CMC_LISTINGS).json() == listing
+        assert data(start=1, limit=5, convert="USD", sort="market_cap") == rows[:5]
+        assert data(start=3, limit=2) == rows[2:4]
+        assert data(start=98, limit=10) == rows[97:]
+        assert data(start=101) == []
+        assert data(limit=5000) == rows
+        assert data(sort="market_cap", sort_dir="asc", limit=3) == rows[-1:-4:-1]
+
+        def symbols(**params):
+            return [row["symbol"] for row in data(**params)]
+
+        by_volume = sorted(rows, key=lambda r: cmc_quote(r, "volume_24h"), reverse=True)
+        assert symbols(sort="volume_24h", limit=10) == [r["symbol"] for r in by_volume[:10]]
+        assert symbols(sort="volume_24h", limit=10)[:3] == ["USDT", "BTC", "ETH"]
+        by_change = sorted(rows, key=lambda r: cmc_quote(r, "percent_change_24h"))
+        assert symbols(sort="percent_change_24h", sort_dir="asc", limit=100) == [r["symbol"] for r in by_change]
+        by_name = sorted(rows, key=lambda r: r["name"].casefold())
+        assert symbols(sort="name", sort_dir="asc", limit=3) == ["ZRX", "AAVE", "ABBC"]  # 0x, Aave, ABBC Coin
+        assert symbols(sort="name", sort_dir="asc", limit=100) == [r["symbol"] for r in by_name]
+        assert symbols(sort="symbol", limit=2) == ["ZRX", "ZIL"]
+        capped = data(sort="max_supply", sort_dir="asc", limit=100)
+        supplies = [r["max_supply"] for r in capped]
+        known = [s for s in supplies if s is not None]
+        assert known == sorted(known) and supplies[len(known):] == [None] * (100 - len(known))
+
+
+def test_coinmarketcap_requires_the_key_and_answers_bad_parameters_like_cmc(sandbox, control):
+    with httpx.Client(base_url=sandbox["coinmarketcap"], timeout=5) as client:
+        before = now_ms()
+        missing = client.get(CMC_LISTINGS)
+        status = missing.json()["status"]
+        assert missing.status_code == 401
+        assert {k: v for k, v in status.items() if k != "timestamp"} == {
+            "error_code": 1002, "error_message": "API key missing.", "elapsed": 10, "credit_count": 0}
+        stamp = datetime.fromisoformat(status["timestamp"].replace("Z", "+00:00")).timestamp() * 1000
+        assert before - 1000 <= stamp <= now_ms() + 1000
+        assert client.get(CMC_LISTINGS, headers={"X-CMC_PRO_API_KEY": ""}).status_code == 401
+        assert client.get(CMC_LISTINGS, params={"CMC_PRO_API_KEY": "test", "limit": 1}).status_code == 200
+
+        bad = [("limit", "0"), ("limit", "5001"), ("limit", "ten"), ("start", "0"), ("convert", "EUR"),
+               ("convert", "USD,EUR"), ("convert_id", "2781"), ("sort", "volume_7d"), ("sort", "rank"),
+               ("sort_dir", "up")]
+        for name, value in bad:
+            answer = client.get(CMC_LISTINGS, headers=CMC_KEY, params={name: value})
+            assert answer.status_code == 400, (name, value)
+            assert answer.json()["status"]["error_code"] == 400
+            assert answer.json()["status"]["error_message"] == f'Invalid value for "{name}"'
+
+
+def test_coinmarketcap_faults(sandbox, control):
+    rate_limited = recorded("coinmarketcap/errors_docs_example.json")["429"]
+    control.post("/_sandbox/faults", json={"upstream": "coinmarketcap", "mode": "status", "status": 500,
+                                           "times": 1})
+    control.post("/_sandbox/faults", json={"upstream": "coinmarketcap", "path": CMC_LISTINGS,
+                                           "mode": "rate_limit", "retry_after": 60, "body": rate_limited,
+                                           "times": 1})
+    with httpx.Client(base_url=sandbox["coinmarketcap"], headers=CMC_KEY, timeout=5) as client:
+        assert client.get(CMC_LISTINGS).status_code == 500
+        limited = client.get(CMC_LISTINGS)
+        assert (limited.status_code, limited.json(), limited.headers["retry-after"]) == (429, rate_limited, "60")
+        assert client.get(CMC_LISTINGS).status_code == 200
+    assert control.get("/_sandbox/requests").json() == {
+        "total": 3, "by_upstream": {"coinmarketcap": {CMC_LISTINGS: 3}}}
+
+
+def test_market_svc_coinmarketcap_adapter_reads_the_listener(sandbox, control):
+    rows = recorded("coinmarketcap/listings_latest_usd_limit100.json")["data"][:5]
+
+    async def fetch() -> list[dict]:
+        client = UpstreamClient()
+        try:
+            adapter = CoinMarketCapAdapter(client, base_url=sandbox["coinmarketcap"], api_key="test", timeout=5,
+                                           breaker=CircuitBreaker("coinmarketcap"))
+            return await adapter.fetch_listings(currency="usd", count=5)
+        finally:
+            await client.close()
+
+    assert asyncio.run(fetch()) == rows
+    items = [from_cmc(row, "usd") for row in rows]
+    assert [(i["symbol"], i["rank"], i["price"], i["market_cap"], i["volume_24h"]) for i in items] == [
+        (r["symbol"], r["cmc_rank"], cmc_quote(r, "price"), cmc_quote(r, "market_cap"), cmc_quote(r, "volume_24h"))
+        for r in rows]
+    assert items[0]["symbol"] == "BTC" and items[0]["price"] == 12957.520086190707
 
 
 def test_fault_status_hits_once(sandbox, control):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 5
+_CONTRACT_SANDBOX_SPAN = 6
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,7 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
         "MARKET_BINANCE_URL": ("binance", ""),
         "MARKET_KUCOIN_URL": ("kucoin", ""),
         "MARKET_OKX_URL": ("okx", ""),
+        "MARKET_CMC_URL": ("coinmarketcap", ""),
     }),
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
