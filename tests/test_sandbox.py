@@ -21,11 +21,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
-from dm_shared.breaker import CircuitBreaker
+from dm_shared.guard import Guard
 from dm_shared.upstream import UpstreamClient
 
 from market_svc.adapters.cmc import CoinMarketCapAdapter
-from market_svc.domain.market import from_cmc
 from sandbox.ports import OFFSETS
 
 DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
@@ -543,14 +542,13 @@ def test_market_svc_coinmarketcap_adapter_reads_the_listener(sandbox, control):
     async def fetch() -> list[dict]:
         client = UpstreamClient()
         try:
-            adapter = CoinMarketCapAdapter(client, base_url=sandbox["coinmarketcap"], api_key="test", timeout=5,
-                                           breaker=CircuitBreaker("coinmarketcap"))
-            return await adapter.fetch_listings(currency="usd", count=5)
+            adapter = CoinMarketCapAdapter(client, guard=Guard("coinmarketcap"), base_url=sandbox["coinmarketcap"],
+                                           api_key="test", timeout=5)
+            return [item.model_dump() for item in await adapter.fetch_listings(currency="usd", count=5)]
         finally:
             await client.close()
 
-    assert asyncio.run(fetch()) == rows
-    items = [from_cmc(row, "usd") for row in rows]
+    items = asyncio.run(fetch())
     assert [(i["symbol"], i["rank"], i["price"], i["market_cap"], i["volume_24h"]) for i in items] == [
         (r["symbol"], r["cmc_rank"], cmc_quote(r, "price"), cmc_quote(r, "market_cap"), cmc_quote(r, "volume_24h"))
         for r in rows]
