@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt constraints.txt shared/pyproject.toml gateway/pyproject.toml \
-          market-svc/pyproject.toml stream-svc/pyproject.toml sandbox/pyproject.toml devstack/pyproject.toml
+# Every service folder (*-svc) is installed editable beside the packages requirements-dev.txt names.
+SERVICES := $(wildcard *-svc)
+
+$(STAMP): requirements-dev.txt constraints.txt $(wildcard */pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt $(foreach dir,$(SERVICES),-e ./$(dir))
 	touch $(STAMP)
 
 run: install          ## the suite on real upstreams, at http://localhost:8080

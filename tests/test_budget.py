@@ -4,9 +4,11 @@ import time
 
 import httpx
 import pytest
-from conftest import SandboxControl, forget_rate_limits, running_suite, unique_limit
 
 from devstack.catalogue import CATALOGUE, replica
+
+from contract import Contract
+from helpers import SandboxControl, forget_rate_limits, running_suite, unique_limit
 
 MARKETS_PATH = "/api/v3/coins/markets"
 ALLOWANCE = 6  # CoinGecko calls per minute in this suite: a burst can spend 6, then 0.1 more per second
@@ -33,8 +35,10 @@ def control(replicas):
 
 
 def market(stack, name: str) -> dict:
-    """/v1/market straight from one replica, on a key no cache holds."""
-    return httpx.get(f"{stack.url(name)}/v1/market", params={"limit": unique_limit()}, timeout=30).json()
+    """/v1/market straight from one replica, on a key no cache holds (checked against market-svc's document)."""
+    response = httpx.get(f"{stack.url(name)}/v1/market", params={"limit": unique_limit()}, timeout=30)
+    Contract.of(stack.url(name)).check(response)
+    return response.json()
 
 
 def test_a_burst_on_two_replicas_stays_within_the_shared_budget(replicas, control):

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.registry import SERVICES
+
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 TRAEFIK_TEMPLATE = REPO / "deploy" / "traefik" / "dynamic.yml.tmpl"
-PYTHON_SERVICES = ("gateway", "market-svc", "stream-svc")
+# The gateway and every service folder of the repo: each must be a service of the compose file.
+PYTHON_SERVICES = ("gateway", *sorted(path.name for path in REPO.glob("*-svc")))
 
 
 def compose_binary() -> Path:
@@ -111,7 +114,10 @@ def test_service_environment_follows_the_contracts(config):
     for name in PYTHON_SERVICES:
         env = config["services"][name]["environment"]
         assert common.items() <= env.items(), name
-    assert config["services"]["gateway"]["environment"]["GATEWAY_MARKET_URL"] == "http://market-svc:8000"
+    gateway = config["services"]["gateway"]
+    for service in SERVICES:  # the gateway finds, and waits for, every service of its registry
+        assert gateway["environment"][service.url_setting] == f"http://{service.name}-svc:8000"
+        assert gateway["depends_on"][f"{service.name}-svc"]["condition"] == "service_healthy"
     market = config["services"]["market-svc"]["environment"]
     assert market["MARKET_COINGECKO_URL"] == "https://api.coingecko.com/api/v3"
     # Empty means each exchange's own hosts (all of them: spot and futures live on different hosts).

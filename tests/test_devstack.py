@@ -11,12 +11,13 @@ import httpx
 import nats
 import pytest
 import redis
-from conftest import gone
 
 from dm_shared.mongo import open_mongo
 
 from devstack import DevstackError, PortInUseError, Stack
 from devstack.catalogue import sandbox_offsets
+
+from helpers import gone
 
 INFRA = ["redis", "nats", "mongo", "traefik"]
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import nats
 import pytest
 import redis
-from conftest import gone
 
 from devstack import Backoff, Stack, Supervisor
 from devstack.catalogue import REDIS
 from devstack.supervisor import Event, Exited, Restarted, RestartFailed
+
+from helpers import gone
 
 REPO = Path(__file__).resolve().parents[1]
 RESTART_BOUND = 15.0

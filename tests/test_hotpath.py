@@ -8,7 +8,8 @@ import socket
 
 import h11
 import orjson
-from conftest import unique_limit
+
+from helpers import unique_limit
 
 
 def _reader() -> h11.Connection:

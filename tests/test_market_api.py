@@ -6,7 +6,8 @@ import time
 
 import httpx
 import pytest
-from conftest import SANDBOX_DATA, recorded, unique_limit
+
+from helpers import SANDBOX_DATA, recorded, unique_limit
 
 MARKET_FIELDS = {"symbol", "name", "rank", "price", "change_24h", "change_7d", "volume_24h", "market_cap",
                  "circulating_supply", "total_supply", "ath", "ath_date", "atl", "atl_date", "last_updated"}

@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import recorded
+
+from helpers import recorded
 
 BTC_TICKER = recorded("binance/ticker_24hr_BTCUSDT.json")
 KUCOIN_STATS = recorded("kucoin/market_stats_BTC-USDT.json")["data"]

@@ -2,10 +2,11 @@
 
 import time
 
-import httpx
 import pytest
 import redis
-from conftest import running_suite, unique_limit
+
+from contract import Contract
+from helpers import running_suite, unique_limit
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def own_suite(tmp_path_factory):
 
 @pytest.fixture
 def client(own_suite):
-    with httpx.Client(base_url=own_suite.url("traefik"), timeout=30) as http:
+    with Contract.of(own_suite.url("traefik")).client(own_suite.url("traefik")) as http:
         yield http
 
 

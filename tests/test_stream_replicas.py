@@ -7,9 +7,10 @@ import httpx
 import nats
 import orjson
 import pytest
-from conftest import running_suite
 
 from devstack.catalogue import CATALOGUE, replica
+
+from helpers import running_suite
 
 SYMBOLS = {"BTC/USDT", "ETH/USDT"}
 ENV = {"STREAM_LEASE_TTL_SECONDS": "4", "STREAM_LEASE_RENEW_SECONDS": "1"}

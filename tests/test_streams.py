@@ -10,11 +10,19 @@ import nats
 import orjson
 import pytest
 import websockets
-from conftest import SANDBOX_DATA, recorded, running_suite
 
+from helpers import SANDBOX_DATA, recorded, running_suite
+
+# Two channels beyond the built-in table, added as rows only: one keyed by a chain name, one unkeyed.
+EXTRA_CHANNELS = [
+    {"name": "chain_events", "subject": "test.chain.{key}", "key": "chain", "delivery": "ordered",
+     "fields": ["chain", "hash", "amount", "seq"]},
+    {"name": "broadcasts", "subject": "test.broadcast", "key": "none", "delivery": "latest", "fields": ["text"]},
+]
 STREAM_ENV = {"GATEWAY_WS__HEARTBEAT_SECONDS": "1", "GATEWAY_WS__IDLE_SECONDS": "3",
               "GATEWAY_WS__MAX_MESSAGES_PER_SECOND": "20", "STREAM_WATCHDOG_SECONDS": "3",
-              "GATEWAY_WS__MAX_PENDING_TRADES": "100", "GATEWAY_WS__SLOW_SECONDS": "2"}
+              "GATEWAY_WS__MAX_PENDING_TRADES": "100", "GATEWAY_WS__SLOW_SECONDS": "2",
+              "GATEWAY_WS__CHANNELS": json.dumps(EXTRA_CHANNELS)}
 
 
 def closes(symbol: str) -> set[float]:
@@ -246,3 +254,43 @@ async def test_a_client_resumes_trades_after_the_sequence_number_it_last_saw(str
         assert seqs == list(range(last + 1, last + 1 + len(seqs)))  # no gap, no repeat, in order
         await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT"], "from_seq": "x"}))
         assert (await receive(ws, lambda m: m.get("type") == "error"))[0]["error"]["code"] == "INVALID_FROM_SEQ"
+
+
+async def test_ws_accepts_every_symbol_spelling_rest_does(streams):
+    async with websockets.connect(ws_url(streams, "/ws")) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"action": "subscribe", "channel": "ticker",
+                                  "symbols": ["BTCUSDT", "btc", "btc_usdt", "ETH-USDT", "ethusdt"]}))
+        subscribed = (await receive(ws, lambda m: m.get("type") == "subscribed"))[0]
+        assert subscribed["symbols"] == ["BTC/USDT", "BTC/USDT", "BTC/USDT", "ETH/USDT", "ETH/USDT"]
+        updates = await receive(ws, update("ticker"), count=4)
+        assert {m["data"]["symbol"] for m in updates} == {"BTC/USDT", "ETH/USDT"}
+
+
+async def test_channels_added_as_table_rows_reach_clients_through_traefik(streams):
+    nc = await nats.connect(streams.url("nats"))
+    try:
+        async with websockets.connect(ws_url(streams, "/ws")) as ws:
+            hello = orjson.loads(await ws.recv())
+            assert {"ticker", "trades", "chain_events", "broadcasts"} <= set(hello["channels"])
+            await ws.send(json.dumps({"action": "subscribe", "channel": "chain_events", "chains": ["Ethereum"]}))
+            assert (await receive(ws, lambda m: m.get("type") == "subscribed"))[0]["chains"] == ["ethereum"]
+            await ws.send(json.dumps({"action": "subscribe", "channel": "broadcasts"}))
+            assert (await receive(ws, lambda m: m.get("type") == "subscribed"))[0]["channel"] == "broadcasts"
+            await ws.send(json.dumps({"action": "subscribe", "channel": "chain_events", "chains": ["no such!"]}))
+            assert (await receive(ws, lambda m: m.get("type") == "error"))[0]["error"]["code"] == "INVALID_CHAIN"
+            for seq in (1, 2, 4):
+                await nc.publish("test.chain.ethereum", orjson.dumps(
+                    {"chain": "ethereum", "hash": f"0x{seq}", "amount": seq * 10.0, "seq": seq, "secret": "x"}))
+            await nc.publish("test.chain.bitcoin", orjson.dumps({"chain": "bitcoin", "hash": "0xb", "seq": 1}))
+            await nc.publish("test.broadcast", orjson.dumps({"text": "hello", "seq": 1}))
+            wanted = lambda m: m.get("channel") in ("chain_events", "broadcasts")  # noqa: E731
+            got = await receive(ws, wanted, count=5)
+            events = [m for m in got if m.get("channel") == "chain_events" and "data" in m]
+            assert [m["data"] for m in events] == [  # projected to the row's fields, in order
+                {"chain": "ethereum", "hash": f"0x{seq}", "amount": seq * 10.0, "seq": seq} for seq in (1, 2, 4)]
+            gap = next(m for m in got if m.get("type") == "gap")
+            assert (gap["chain"], gap["from_seq"], gap["to_seq"], gap["missed"]) == ("ethereum", 3, 3, 1)
+            assert next(m for m in got if m.get("channel") == "broadcasts")["data"] == {"text": "hello"}
+    finally:
+        await nc.close()

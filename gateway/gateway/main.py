@@ -14,6 +14,7 @@ from dm_shared.edge import Edge
 from dm_shared.envelope import JsonResponse
 from dm_shared.health import DOWN, http_status
 from dm_shared.logs import configure_logging
+from dm_shared.schemas import GatewayHealth
 
 from gateway import health, ws
 from gateway.proxy import ApiProxy
@@ -41,7 +42,8 @@ def create_app() -> ASGIApp:
                                          "activity and live streams.")
     app.state.gateway = state
 
-    @app.get("/health", summary="Status of every service and dependency")
+    @app.get("/health", summary="Status of every service and dependency",
+             responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
     async def get_health() -> JsonResponse:
         body = await health.report(services=state.services, cache=state.cache, bus=state.bus, mongo=state.mongo)
         return JsonResponse({"success": body["status"] != DOWN, "timestamp": now_ms(), **body},

@@ -73,6 +73,17 @@ class HealthComponent(BaseModel):
     required: bool = False
 
 
+class GatewayHealth(Model):
+    """The gateway's /health: every service and dependency, one status a load balancer can act on."""
+
+    success: bool
+    timestamp: int
+    status: str
+    version: str
+    uptime: float
+    components: dict[str, HealthComponent]
+
+
 class HealthReport(Model):
     """A service's /health (dm_shared.health): one status from its components."""
 

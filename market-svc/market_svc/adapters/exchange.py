@@ -22,6 +22,7 @@ from dm_shared.errors import (
     UpstreamUnavailableError,
 )
 from dm_shared.guard import Guard
+from dm_shared.names import Venue
 from dm_shared.upstream import parse_retry_after
 
 from market_svc.domain.types import (
@@ -39,9 +40,9 @@ from market_svc.domain.types import (
 # The market types loaded per venue: spot, plus the USDT-margined perpetuals where derivatives are read.
 # (By default ccxt loads every type, from hosts the suite never otherwise calls.)
 VENUE_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {"fetchMarkets": {"types": ["spot", "linear"]}},
-    "kucoin": {"fetchMarkets": {"types": ["spot"]}},
-    "okx": {"fetchMarkets": {"types": ["spot", "swap"]}},
+    Venue.BINANCE: {"fetchMarkets": {"types": ["spot", "linear"]}},
+    Venue.KUCOIN: {"fetchMarkets": {"types": ["spot"]}},
+    Venue.OKX: {"fetchMarkets": {"types": ["spot", "swap"]}},
 }
 
 
@@ -56,7 +57,7 @@ def rewrite_hosts(urls: Any, base_url: str) -> Any:
 
 
 # Order-book depths a venue accepts, where it accepts only some; the nearest deeper one is asked for.
-VENUE_DEPTHS: dict[str, tuple[int, ...]] = {"kucoin": (20, 100)}
+VENUE_DEPTHS: dict[str, tuple[int, ...]] = {Venue.KUCOIN: (20, 100)}
 
 _SERVER_STATUS = re.compile(r"\s(5\d\d)\s")
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from dm_shared.envelope import JsonResponse, success
+from dm_shared.names import Venue
 from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, SymbolPath, UnixMs
@@ -60,5 +61,5 @@ async def trades(sources: SourcesDep, symbol: SymbolPath, limit: Annotated[int, 
 @router.get("/exchange-info", responses={200: {"model": ExchangeInfoResponse}, **ERRORS},
             summary="Trading pairs of an exchange with limits and fees")
 async def exchange_info(sources: SourcesDep,
-                        exchange: Literal["binance", "kucoin", "okx"] = "binance") -> JsonResponse:
+                        exchange: Literal[Venue.BINANCE, Venue.KUCOIN, Venue.OKX] = Venue.BINANCE) -> JsonResponse:
     return JsonResponse(success(**await get_exchange_info(sources, exchange=exchange)))

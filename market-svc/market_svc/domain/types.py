@@ -103,10 +103,10 @@ class TradingRules(Model):
 class Funding(Model):
     """Current funding of a perpetual swap."""
 
-    funding_rate: float
-    funding_time: int | None
-    next_funding_time: int | None
-    interval: str | None
+    funding_rate: float = Field(description="The rate charged at funding_time, as a fraction (0.0001 = 0.01 %)")
+    funding_time: int | None = Field(description="When funding_rate is charged, unix ms")
+    next_funding_time: int | None = Field(description="The funding time after that, where the venue says, unix ms")
+    interval: str | None = Field(description="Time between fundings, e.g. 8h, where the venue says")
     mark_price: float | None
     index_price: float | None
     exchange_timestamp: int | None

@@ -9,9 +9,10 @@ import orjson
 import websockets
 
 from dm_shared.messages import Ticker, Trade
+from dm_shared.names import Venue
 
 log = logging.getLogger("stream.binance")
-VENUE = "binance"
+VENUE = Venue.BINANCE
 
 
 def stream_names(symbols: list[str]) -> dict[str, str]:

@@ -1,0 +1,105 @@
+"""What suite tests share: the whole suite as local processes on free ports, the sandbox's control API,
+the recorded payloads it serves."""
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import redis
+
+from devstack import Stack
+
+SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
+
+# Short TTLs so expiry can be observed in seconds; a high breaker threshold and CoinGecko budget so one
+# test's calls and injected failures never pause an upstream for the next test (the breaker and the
+# budget have tests of their own).
+SUITE_ENV = {
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2}),
+    "MARKET_UPSTREAM_TIMEOUT": "1.5",
+    "MARKET_PRICE_BUDGET_MS": "1000",
+    "MARKET_BREAKER_THRESHOLD": "1000",
+    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
+    "LOG_LEVEL": "INFO",
+}
+
+_unique = itertools.count(200)
+
+
+def gone(pid: int) -> bool:
+    """True when no process has this pid and no process is left in its process group."""
+    for probe in (os.kill, os.killpg):
+        try:
+            probe(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
+def unique_limit() -> int:
+    """A `limit` no other test uses, so each test starts on a cold cache key."""
+    return next(_unique)
+
+
+def recorded(name: str):
+    """A recorded upstream payload the sandbox serves."""
+    return json.loads((SANDBOX_DATA / name).read_text())
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the block (the processes a Stack starts inherit them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_suite(run_dir: Path, env: dict[str, str] | None = None, **stack_options) -> Iterator[Stack]:
+    """The full offline suite: Redis, NATS, mongo-wire, sandbox, market-svc, gateway, traefik."""
+    with environment({**SUITE_ENV, **(env or {})}), Stack(run_dir, offline=True, **stack_options) as stack:
+        yield stack
+
+
+def forget_rate_limits(stack: Stack) -> None:
+    """Drop every upstream budget and pause from the suite's Redis (a 429 test must not pause the next test)."""
+    with redis.Redis.from_url(stack.url("redis")) as r:
+        keys = r.keys("dm:budget:*") + r.keys("dm:pause:*")
+        if keys:
+            r.delete(*keys)
+
+
+class SandboxControl:
+    """The sandbox's control API: inject faults, read request counts."""
+
+    def __init__(self, url: str):
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def fault(self, upstream: str, mode: str, path: str | None = None, **options) -> str:
+        """Inject a fault (sandbox/README.md); returns its id."""
+        body = {"upstream": upstream, "mode": mode, **({"path": path} if path else {}), **options}
+        response = self.http.post("/_sandbox/faults", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def clear(self) -> None:
+        self.http.delete("/_sandbox/faults").raise_for_status()
+
+    def count(self, upstream: str, path: str) -> int:
+        response = self.http.get("/_sandbox/requests", params={"upstream": upstream, "path": path})
+        return response.raise_for_status().json()["total"]
+
+    def reset_counts(self) -> None:
+        self.http.delete("/_sandbox/requests").raise_for_status()
