@@ -240,6 +240,19 @@ def binance_ticker(symbol: str, now: int) -> dict:
     }
 
 
+def kucoin_stats(pair: str, symbol: str, now: int) -> dict:
+    """KuCoin market/stats data at now by hand: prices and volumes from the history, buy/sell at the recorded ratio
+    to the recorded last, changeRate a fraction with 4 decimals, averagePrice = quote / base volume, fees recorded."""
+    rec = recorded("kucoin/market_stats_BTC-USDT.json")["data"]
+    d = day(symbol)
+    return {**rec, "time": now, "symbol": pair, "buy": plain(moved(rec["buy"], rec["last"], symbol)),
+            "sell": plain(moved(rec["sell"], rec["last"], symbol)),
+            "changeRate": plain((d["change"] / d["open"]).quantize(Decimal("0.0001"))),
+            "changePrice": plain(d["change"]), "high": plain(d["high"]), "low": plain(d["low"]),
+            "vol": plain(d["volume"]), "volValue": plain(d["quote_volume"]), "last": plain(d["last"]),
+            "averagePrice": plain((d["quote_volume"] / d["volume"]).quantize(E8))}
+
+
 def assert_ohlcv_is_shifted_csv(result: dict) -> None:
     rows = csv_rows("BTCUSDT")
     ohlcv = result["ohlcv"]
@@ -273,9 +286,10 @@ def test_ccxt_kucoin_spot_markets_ohlcv_ticker(sandbox, control):
     assert set(result["markets"]) == {"BTC/USDT", "ETH/USDT"}
     assert result["markets"]["BTC/USDT"]["precision"]["price"] == 0.1
     assert_ohlcv_is_shifted_csv(result)
-    recorded = json.loads((DATA / "kucoin" / "market_stats_BTC-USDT.json").read_text())["data"]
-    assert result["ticker"]["last"] == float(recorded["last"])
-    assert result["ticker"]["timestamp"] == recorded["time"]
+    ticker = result["ticker"]
+    assert ticker["info"] == kucoin_stats("BTC-USDT", "BTCUSDT", ticker["timestamp"])
+    assert ticker["last"] == float(current("BTCUSDT"))
+    assert within(ticker["timestamp"], result["after"], result["done"])
 
 
 def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
@@ -492,6 +506,45 @@ def test_kucoin_candles_newest_first(sandbox, control):
     assert [row[1:] for row in body["data"]] == [[r["o"], r["c"], r["h"], r["l"], r["v"], "0"] for r in eth[:-4:-1]]
     times = [int(row[0]) for row in body["data"]]
     assert times == sorted(times, reverse=True) and times[0] == hour_start(now_s * 1000) // 1000
+
+
+def test_kucoin_stats_books_and_trades_follow_the_history(sandbox, control):
+    book_rec = recorded("kucoin/orderbook_level2_20_BTC-USDT.json")["data"]
+    trades_rec = recorded("kucoin/trade_histories_BTC-USDT.json")["data"]
+    with httpx.Client(base_url=sandbox["kucoin"], timeout=5) as client:
+        def data(path, **params):
+            body = client.get(path, params=params).json()
+            assert body["code"] == "200000", body
+            return body["data"]
+
+        for symbol, (_, pair, _) in PAIRS.items():  # ETH-USDT: the BTC-USDT recordings' sizes and fees
+            before = now_ms()
+            stats = data("/api/v1/market/stats", symbol=pair)
+            after = now_ms()
+            assert within(stats["time"], before, after) and stats == kucoin_stats(pair, symbol, stats["time"])
+            for depth in ("level2_20", "level2_100"):
+                before = now_ms()
+                book = data(f"/api/v1/market/orderbook/{depth}", symbol=pair)
+                assert within(book["time"], before, now_ms()) and book["sequence"] == book_rec["sequence"]
+                assert_repriced_book(book, book_rec, symbol, plain)
+            before = now_ms()
+            trades = data("/api/v1/market/histories", symbol=pair)
+            after = now_ms()
+            assert [t["price"] for t in trades] == [plain(moved(t["price"], trades_rec[0]["price"], symbol))
+                                                    for t in trades_rec]
+            assert [{k: v for k, v in t.items() if k not in ("price", "time")} for t in trades] == [
+                {k: v for k, v in t.items() if k not in ("price", "time")} for t in trades_rec]
+            assert_retimed([t["time"] for t in trades], [t["time"] for t in trades_rec], before * 1_000_000,
+                           after * 1_000_000)  # nanoseconds
+        before = now_ms()
+        listing = data("/api/v1/market/allTickers")
+        assert within(listing["time"], before, now_ms())
+        assert listing["ticker"] == [
+            {"symbol": pair, "symbolName": pair,
+             **{k: v for k, v in kucoin_stats(pair, symbol, listing["time"]).items() if k != "time"}}
+            for symbol, (_, pair, _) in PAIRS.items()]
+        unknown = client.get("/api/v1/market/stats", params={"symbol": "SOL-USDT"}).json()
+        assert unknown == {"code": "400100", "msg": "Unsupported trading pair."}
 
 
 def test_coingecko_markets(sandbox, control):
