@@ -253,6 +253,25 @@ def kucoin_stats(pair: str, symbol: str, now: int) -> dict:
             "averagePrice": plain((d["quote_volume"] / d["volume"]).quantize(E8))}
 
 
+def okx_ticker(inst: str, symbol: str, now: int) -> dict:
+    """OKX SPOT ticker at now by hand: prices and volumes from the history (volCcy24h = quote), bid/ask at the
+    recorded ratio to the recorded last, sodUtc0/8 = opens of the hourly candles at the latest 00:00 UTC and
+    00:00 UTC+8, sizes as recorded."""
+    rec = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
+    d = day(symbol)
+    rows = _csv_rows(symbol)
+
+    def start_of_day(offset_hours: int) -> str:
+        hours_since = (now + offset_hours * HOUR) % DAY // HOUR  # the current candle is the CSV's last row
+        return plain(Decimal(rows[-1 - hours_since]["o"]))
+
+    return {**rec, "instId": inst, "last": plain(d["last"]),
+            "askPx": plain(moved(rec["askPx"], rec["last"], symbol)),
+            "bidPx": plain(moved(rec["bidPx"], rec["last"], symbol)), "open24h": plain(d["open"]),
+            "high24h": plain(d["high"]), "low24h": plain(d["low"]), "volCcy24h": plain(d["quote_volume"]),
+            "vol24h": plain(d["volume"]), "ts": str(now), "sodUtc0": start_of_day(0), "sodUtc8": start_of_day(8)}
+
+
 def assert_ohlcv_is_shifted_csv(result: dict) -> None:
     rows = csv_rows("BTCUSDT")
     ohlcv = result["ohlcv"]
@@ -303,26 +322,33 @@ def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
     assert markets["BTC/USDT:USDT"]["linear"] and markets["BTC/USDT:USDT"]["contractSize"] == 0.01
     assert_ohlcv_is_shifted_csv(result)
 
-    ticker = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
-    assert result["ticker"]["last"] == float(ticker["last"]) and result["ticker"]["timestamp"] == int(ticker["ts"])
+    window = (result["after"], result["done"])
+    ticker = result["ticker"]
+    assert ticker["info"] == okx_ticker("BTC-USDT", "BTCUSDT", ticker["timestamp"])
+    assert ticker["last"] == float(current("BTCUSDT")) and within(ticker["timestamp"], *window)
     book = recorded("okx/market_books_BTC-USDT_sz2.json")["data"][0]
-    assert result["fetch_order_book"]["bids"] == [[float(p), float(q), 0] for p, q, *_ in book["bids"]]
-    assert result["fetch_order_book"]["asks"] == [[float(p), float(q), 0] for p, q, *_ in book["asks"]]
-    assert result["fetch_order_book"]["timestamp"] == int(book["ts"])
+    order_book = result["fetch_order_book"]
+    assert {side: [level[:2] for level in order_book[side]] for side in ("bids", "asks")} == repriced_floats(
+        book, "BTCUSDT")
+    assert all(level[2] == 0 for side in ("bids", "asks") for level in order_book[side])
+    assert within(order_book["timestamp"], *window)
     trades = recorded("okx/market_trades_BTC-USDT.json")["data"]
     assert sorted(t["id"] for t in result["fetch_trades"]) == sorted(t["tradeId"] for t in trades)
-    assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {t["tradeId"]: float(t["px"]) for t in trades}
+    assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {
+        t["tradeId"]: float(moved(t["px"], trades[0]["px"], "BTCUSDT")) for t in trades}  # data[0] is the newest
+    assert within(max(t["timestamp"] for t in result["fetch_trades"]), *window)
 
     newest, _previous = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
     funding = result["fetch_funding_rate"]
     assert funding["symbol"] == "BTC/USDT:USDT" and funding["fundingRate"] == float(newest["fundingRate"])
-    assert funding["fundingTimestamp"] == int(newest["fundingTime"])
+    assert funding["fundingTimestamp"] in {next_funding(t) for t in window}  # the upcoming 00/08/16 UTC settlement
     assert funding["nextFundingTimestamp"] - funding["fundingTimestamp"] == 8 * HOUR
     assert funding["interval"] == "8h"
     oi = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
     interest = result["fetch_open_interest"]
-    assert interest["openInterestAmount"] == float(oi["oi"]) and interest["openInterestValue"] == float(oi["oiUsd"])
-    assert interest["timestamp"] == int(oi["ts"])
+    assert interest["openInterestAmount"] == float(oi["oi"])  # contracts, as recorded
+    assert interest["openInterestValue"] == float(Decimal(oi["oiCcy"]) * current("BTCUSDT"))  # oiCcy x price
+    assert within(interest["timestamp"], *window)
     assert control.get("/_sandbox/requests").json()["by_upstream"]["okx"] == {
         "/api/v5/market/books": 1, "/api/v5/market/candles": 1, "/api/v5/market/ticker": 1,
         "/api/v5/market/trades": 1, "/api/v5/public/funding-rate": 1, "/api/v5/public/instruments": 2,
@@ -392,13 +418,75 @@ def test_okx_candles_layout_and_paging(sandbox, control):
                              params={"instId": "BTC-USDT", "bar": "1H", "limit": 500}).json()["data"]
         assert len(history) == 100
         assert candles(instId="BTC-USDT-SWAP", bar="1m") == recorded("okx/market_candles_BTC-USDT-SWAP.json")["data"]
-        unknown = client.get("/api/v5/market/ticker", params={"instId": "ETH-USDT"}).json()
+        unknown = client.get("/api/v5/market/ticker", params={"instId": "SOL-USDT"}).json()
         assert unknown["code"] == "51001" and unknown["data"] == []
         assert client.get("/api/v5/market/candles", params={"instId": "BTC-USDT", "bar": "7H"}).status_code == 400
+        # The recorded settlements, moved by whole 8-hour periods so the newest is the latest one before now.
+        before = now_ms()
         history_rates = client.get("/api/v5/public/funding-rate-history", params={"instId": "BTC-USDT-SWAP"}).json()
-        assert history_rates == recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")
+        rates = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")
+        times = [int(r["fundingTime"]) for r in history_rates["data"]]
+        assert times[0] in {next_funding(t) - 8 * HOUR for t in (before, now_ms())}
+        shift = times[0] - int(rates["data"][0]["fundingTime"])
+        assert history_rates == {**rates, "data": [{**r, "fundingTime": str(int(r["fundingTime"]) + shift)}
+                                                   for r in rates["data"]]}
         books = client.get("/api/v5/market/books", params={"instId": "BTC-USDT-SWAP", "sz": 1}).json()["data"][0]
         assert len(books["asks"]) == len(books["bids"]) == 1
+
+
+def test_okx_tickers_books_trades_and_swap_data_follow_the_history(sandbox, control):
+    trades_rec = recorded("okx/market_trades_BTC-USDT.json")["data"]
+    with httpx.Client(base_url=sandbox["okx"], timeout=5) as client:
+        def data(path, **params):
+            body = client.get(path, params=params).json()
+            assert body["code"] == "0", body
+            return body["data"]
+
+        for symbol, (_, inst, _) in PAIRS.items():  # ETH-USDT: the BTC-USDT recordings' sizes and ids
+            before = now_ms()
+            [ticker] = data("/api/v5/market/ticker", instId=inst)
+            assert within(int(ticker["ts"]), before, now_ms())
+            assert ticker == okx_ticker(inst, symbol, int(ticker["ts"]))
+            before = now_ms()
+            [book] = data("/api/v5/market/books", instId=inst, sz=2)
+            assert within(int(book["ts"]), before, now_ms())
+            assert_repriced_book(book, recorded("okx/market_books_BTC-USDT_sz2.json")["data"][0], symbol, plain)
+            before = now_ms()
+            trades = data("/api/v5/market/trades", instId=inst)
+            after = now_ms()
+            assert [t["px"] for t in trades] == [plain(moved(t["px"], trades_rec[0]["px"], symbol)) for t in trades_rec]
+            assert [{k: v for k, v in t.items() if k not in ("px", "ts")} for t in trades] == [
+                {**{k: v for k, v in t.items() if k not in ("px", "ts")}, "instId": inst} for t in trades_rec]
+            assert_retimed([int(t["ts"]) for t in trades], [int(t["ts"]) for t in trades_rec], before, after)
+            assert len(data("/api/v5/market/trades", instId=inst, limit=1)) == 1
+
+        before = now_ms()
+        listing = data("/api/v5/market/tickers", instType="SPOT")
+        assert [t["instId"] for t in listing] == ["BTC-USDT", "ETH-USDT"]
+        assert within(int(listing[0]["ts"]), before, now_ms())
+        stamp = int(listing[0]["ts"])
+        assert listing == [okx_ticker(inst, symbol, stamp) for symbol, (_, inst, _) in PAIRS.items()]
+
+        before = now_ms()
+        [swap_book] = data("/api/v5/market/books", instId="BTC-USDT-SWAP", sz=2)
+        assert within(int(swap_book["ts"]), before, now_ms())
+        assert_repriced_book(swap_book, recorded("okx/market_books_BTC-USDT-SWAP_sz2.json")["data"][0], "BTCUSDT",
+                             plain)
+        before = now_ms()
+        [funding] = data("/api/v5/public/funding-rate", instId="BTC-USDT-SWAP")
+        newest = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"][0]
+        assert int(funding["fundingTime"]) in {next_funding(t) for t in (before, now_ms())}
+        assert funding == {"fundingRate": newest["fundingRate"], "fundingTime": funding["fundingTime"],
+                           "instId": "BTC-USDT-SWAP", "instType": "SWAP",
+                           "nextFundingTime": str(int(funding["fundingTime"]) + 8 * HOUR)}
+        oi_rec = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
+        for params in ({"instType": "SWAP", "instId": "BTC-USDT-SWAP"}, {"instType": "SWAP", "uly": "BTC-USDT"}):
+            before = now_ms()
+            [oi] = data("/api/v5/public/open-interest", **params)
+            assert within(int(oi["ts"]), before, now_ms())
+            assert oi == {**oi_rec, "oiUsd": plain(Decimal(oi_rec["oiCcy"]) * current("BTCUSDT")), "ts": oi["ts"]}
+        eth_swap = client.get("/api/v5/public/funding-rate", params={"instId": "ETH-USDT-SWAP"}).json()
+        assert eth_swap["code"] == "51001"  # the derivatives stay BTC only
 
 
 def test_binance_klines_semantics(sandbox, control):
