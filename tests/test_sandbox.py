@@ -734,17 +734,27 @@ def test_coingecko_market_chart_time_shift_and_granularity(sandbox, control):
 def test_coingecko_simple_price_global_and_list(sandbox, control):
     markets = {c["id"]: c for c in recorded("coingecko/coins_markets_usd_per100_page1.json")}
     with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        before = now_ms()
         full = client.get("/simple/price", params={
-            "ids": "bitcoin,ethereum,no-such-coin", "vs_currencies": "usd", "include_24hr_change": "true",
+            "ids": "bitcoin,ethereum,tether,no-such-coin", "vs_currencies": "usd", "include_24hr_change": "true",
             "include_24hr_vol": "true", "include_market_cap": "true", "include_last_updated_at": "true"}).json()
-        assert set(full) == {"bitcoin", "ethereum"}
-        btc = markets["bitcoin"]
-        assert full["bitcoin"] == {"usd": btc["current_price"], "usd_market_cap": btc["market_cap"],
-                                   "usd_24h_vol": btc["total_volume"],
-                                   "usd_24h_change": btc["price_change_percentage_24h"],
-                                   "last_updated_at": 1696795945}  # 2023-10-08T20:12:25.330Z
-        plain = client.get("/simple/price", params={"ids": "ethereum", "vs_currencies": "usd"}).json()
-        assert plain == {"ethereum": {"usd": markets["ethereum"]["current_price"]}}
+        after = now_ms()
+        assert set(full) == {"bitcoin", "ethereum", "tether"}
+        for coin, symbol in (("bitcoin", "BTCUSDT"), ("ethereum", "ETHUSDT")):
+            d = day(symbol)
+            assert full[coin]["last_updated_at"] in {before // 60_000 * 60, after // 60_000 * 60}  # to the minute
+            assert full[coin] == {
+                "usd": float(current(symbol)),
+                "usd_market_cap": float(Decimal(str(markets[coin]["circulating_supply"])) * current(symbol)),
+                "usd_24h_vol": float(d["quote_volume"]), "usd_24h_change": float(d["change"] / d["open"] * 100),
+                "last_updated_at": full[coin]["last_updated_at"]}
+        usdt = markets["tether"]  # other coins: the recorded markets page, which says how old it is
+        assert full["tether"] == {"usd": usdt["current_price"], "usd_market_cap": usdt["market_cap"],
+                                  "usd_24h_vol": usdt["total_volume"],
+                                  "usd_24h_change": usdt["price_change_percentage_24h"],
+                                  "last_updated_at": int(datetime.fromisoformat(usdt["last_updated"]).timestamp())}
+        bare = client.get("/simple/price", params={"ids": "ethereum", "vs_currencies": "usd"}).json()
+        assert bare == {"ethereum": {"usd": float(current("ETHUSDT"))}}
         eur = client.get("/simple/price", params={"ids": "bitcoin", "vs_currencies": "usd,eur"})
         assert (eur.status_code, eur.json()) == (400, {"error": "invalid vs_currency"})
         assert client.get("/global").json() == recorded("coingecko/global.json")
