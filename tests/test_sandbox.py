@@ -761,6 +761,132 @@ def test_coingecko_simple_price_global_and_list(sandbox, control):
         assert client.get("/coins/list").json() == recorded("coingecko/coins_list_subset.json")
 
 
+# The four venues as one market.
+
+def venue_quotes(sandbox, symbol: str) -> dict[str, tuple[float, int]]:
+    """Each venue's last price of symbol and the time it is stamped with (ms), as the suite reads them."""
+    _, pair, coin = PAIRS[symbol]
+    with httpx.Client(timeout=5) as client:
+        binance = client.get(sandbox["binance"] + "/api/v3/ticker/24hr", params={"symbol": symbol}).json()
+        kucoin = client.get(sandbox["kucoin"] + "/api/v1/market/stats", params={"symbol": pair}).json()["data"]
+        okx = client.get(sandbox["okx"] + "/api/v5/market/ticker", params={"instId": pair}).json()["data"][0]
+        gecko = client.get(sandbox["coingecko"] + "/api/v3/simple/price", params={
+            "ids": coin, "vs_currencies": "usd", "include_last_updated_at": "true"}).json()[coin]
+    return {"binance": (float(binance["lastPrice"]), binance["closeTime"]),
+            "kucoin": (float(kucoin["last"]), kucoin["time"]),
+            "okx": (float(okx["last"]), int(okx["ts"])),
+            "coingecko": (gecko["usd"], gecko["last_updated_at"] * 1000)}
+
+
+def test_every_venue_quotes_the_current_candle_close_now(sandbox, control):
+    for symbol in PAIRS:
+        quotes = venue_quotes(sandbox, symbol)
+        now = now_ms()
+        prices = [price for price, _ in quotes.values()]
+        assert prices == [float(current(symbol))] * 4, quotes  # exactly the close of the candle in progress
+        assert (max(prices) - min(prices)) / min(prices) < 0.01  # a consensus spread under 1 %
+        assert all(0 <= now - stamp < 60_000 for _, stamp in quotes.values()), (now, quotes)
+
+
+def test_every_market_timestamp_is_now_and_funding_on_its_boundary(sandbox, control):
+    with httpx.Client(timeout=5) as client:
+        def get(venue, path, **params):
+            response = client.get(sandbox[venue] + path, params=params)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        def okx(path, **params):
+            return get("okx", path, **params)["data"]
+
+        def kucoin(path, **params):
+            return get("kucoin", path, **params)["data"]
+
+        before = now_ms()
+        stamps = {
+            "binance ticker": get("binance", "/api/v3/ticker/24hr", symbol="ETHUSDT")["closeTime"],
+            "binance trades": max(t["time"] for t in get("binance", "/api/v3/trades", symbol="BTCUSDT")),
+            "binance aggTrades": max(t["T"] for t in get("binance", "/api/v3/aggTrades", symbol="ETHUSDT")),
+            "binance premiumIndex": get("binance", "/fapi/v1/premiumIndex", symbol="BTCUSDT")["time"],
+            "binance openInterest": get("binance", "/fapi/v1/openInterest", symbol="BTCUSDT")["time"],
+            "binance futures depth": get("binance", "/fapi/v1/depth", symbol="BTCUSDT")["E"],
+            "kucoin stats": kucoin("/api/v1/market/stats", symbol="ETH-USDT")["time"],
+            "kucoin allTickers": kucoin("/api/v1/market/allTickers")["time"],
+            "kucoin book": kucoin("/api/v1/market/orderbook/level2_100", symbol="BTC-USDT")["time"],
+            "kucoin trades": max(t["time"] for t in kucoin("/api/v1/market/histories", symbol="ETH-USDT")) // 10**6,
+            "okx ticker": int(okx("/api/v5/market/ticker", instId="ETH-USDT")[0]["ts"]),
+            "okx tickers": int(okx("/api/v5/market/tickers", instType="SPOT")[1]["ts"]),
+            "okx book": int(okx("/api/v5/market/books", instId="BTC-USDT")[0]["ts"]),
+            "okx swap book": int(okx("/api/v5/market/books", instId="BTC-USDT-SWAP")[0]["ts"]),
+            "okx trades": max(int(t["ts"]) for t in okx("/api/v5/market/trades", instId="BTC-USDT")),
+            "okx open interest": int(okx("/api/v5/public/open-interest", instType="SWAP")[0]["ts"]),
+        }
+        settlements = {
+            "binance nextFundingTime": get("binance", "/fapi/v1/premiumIndex", symbol="BTCUSDT")["nextFundingTime"],
+            "okx fundingTime": int(okx("/api/v5/public/funding-rate", instId="BTC-USDT-SWAP")[0]["fundingTime"]),
+        }
+        latest = int(okx("/api/v5/public/funding-rate-history", instId="BTC-USDT-SWAP")[0]["fundingTime"])
+        after = now_ms()
+    assert {name: stamp for name, stamp in stamps.items() if not within(stamp, before, after)} == {}
+    assert after - before < 60_000
+    for name, stamp in settlements.items():  # the next 00/08/16 UTC settlement
+        assert stamp % (8 * HOUR) == 0 and before < stamp <= after + 8 * HOUR, name
+    assert latest % (8 * HOUR) == 0 and before - 8 * HOUR < latest <= after
+
+
+async def _ccxt_view(exchange_id: str, base: str) -> dict:
+    """What a real ccxt client reads from the sandbox: tickers, books and trades of both pairs."""
+    exchange = getattr(ccxt_async, exchange_id)({"options": SPOT_ONLY})
+    exchange.urls["api"] = point_at(exchange.urls["api"], base)
+    try:
+        await exchange.load_markets()
+        view = {"tickers": await exchange.fetch_tickers(["BTC/USDT", "ETH/USDT"])}
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            view[symbol] = {"ticker": await exchange.fetch_ticker(symbol),
+                            "book": await exchange.fetch_order_book(symbol),
+                            "trades": await exchange.fetch_trades(symbol)}
+        return view
+    finally:
+        await exchange.close()
+
+
+def test_ccxt_clients_parse_every_derived_answer_and_see_one_price(sandbox, control):
+    async def run():
+        return {venue: await _ccxt_view(venue, sandbox[venue]) for venue in ("binance", "kucoin", "okx")}
+
+    before = now_ms()
+    views = asyncio.run(run())
+    after = now_ms()
+    for venue, view in views.items():
+        for symbol, (unified, _, _) in PAIRS.items():
+            price = float(current(symbol))
+            ticker, book, trades = view[unified]["ticker"], view[unified]["book"], view[unified]["trades"]
+            d = day(symbol)
+            assert (ticker["last"], ticker["open"], ticker["high"], ticker["low"]) == (
+                price, float(d["open"]), float(d["high"]), float(d["low"])), venue
+            assert (ticker["baseVolume"], ticker["quoteVolume"]) == (float(d["volume"]), float(d["quote_volume"]))
+            assert ticker["bid"] < price <= ticker["ask"] and within(ticker["timestamp"], before, after), venue
+            assert view["tickers"][unified]["last"] == price, venue
+            assert book["bids"][0][0] < price < book["asks"][0][0], venue
+            assert abs((book["bids"][0][0] + book["asks"][0][0]) / 2 - price) < 1e-6 * price  # the recorded mid
+            newest = max(trades, key=lambda t: t["timestamp"])
+            assert newest["price"] == price and within(newest["timestamp"], before, after), venue
+
+
+def test_status_fault_bodies_serve_a_ticker_off_the_market(sandbox, control):
+    """A status fault with a body (here 200) serves a derived ticker changed by the test, once: the way suite
+    tests serve one venue's quote 50 % off or 10 minutes old."""
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        ticker = client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json()
+        half = {**ticker, "lastPrice": f8(current("BTCUSDT") / 2)}
+        old = {**ticker, "closeTime": ticker["closeTime"] - 10 * 60_000}
+        for body in (half, old):
+            control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/ticker/24hr",
+                                                   "mode": "status", "status": 200, "body": body, "times": 1})
+            assert client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json() == body
+        again = client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json()
+    assert again["lastPrice"] == f8(current("BTCUSDT")) and now_ms() - again["closeTime"] < 60_000
+
+
 # CoinMarketCap pro API.
 
 CMC_LISTINGS = "/v1/cryptocurrency/listings/latest"
