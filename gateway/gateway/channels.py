@@ -44,6 +44,8 @@ class Channel(BaseModel):
     # The service whose `GET /v1/streams` lists the keys it publishes: a key it does not list is refused
     # with the ones it does. None: any well-formed key is accepted.
     listed_by: str | None = None
+    # Other names clients use for this channel (the Dreammaker frontend asks for `market_data`).
+    aliases: tuple[str, ...] = ()
 
     @property
     def keys_field(self) -> str | None:
@@ -82,6 +84,7 @@ class Channel(BaseModel):
 
 CHANNELS: tuple[Channel, ...] = (
     Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest", listed_by="stream",
+            aliases=("market_data",),
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
             listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),

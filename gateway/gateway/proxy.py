@@ -23,6 +23,8 @@ _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
 _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
 _AGE_ZERO = (b"age", b"0")
+# Query parameters a route does not take are ignored, and named here.
+_IGNORED = b"x-ignored-params"
 
 
 def _serve_stale(exc: Exception) -> bool:
@@ -83,11 +85,12 @@ class ApiProxy:
             if scope["method"] != "GET":
                 status, body, headers = _error(MethodNotAllowedError(["GET"]))
             else:
-                path, query = scope["path"], route.canonical_query(scope["query_string"])
-                key = f"{path}?{query}"
+                target, query, key = route.resolve(scope["path"], scope["query_string"])
                 answer = self._hot(route, key)
-                status, body, headers = answer or await self._serve(
-                    route, route.target_for(path), query, key, scope["dm.request_id"])
+                status, body, headers = answer or await self._serve(route, target, query, key, scope["dm.request_id"])
+            ignored = route.ignored(scope["query_string"])
+            if ignored is not None:
+                headers = [*headers, (_IGNORED, ignored)]
             await send({"type": "http.response.start", "status": status,
                         "headers": _response_headers(body, headers, edge_headers)})
             await send({"type": "http.response.body", "body": body})
@@ -104,12 +107,15 @@ class ApiProxy:
         if route is None:
             return None
         started = time.perf_counter()
-        answer = self._hot(route, f"{scope['path']}?{route.canonical_query(scope['query_string'])}")
+        answer = self._hot(route, route.resolve(scope["path"], scope["query_string"])[2])
         if answer is None:
             return None
         scope["dm.route"] = route.path
         edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
         status, body, headers = answer
+        ignored = route.ignored(scope["query_string"])
+        if ignored is not None:
+            headers = [*headers, (_IGNORED, ignored)]
         self.edge.record(scope, status, started)
         return body, _response_headers(body, headers, edge_headers)
 
