@@ -10,6 +10,7 @@ handler per app renders them in spec 002's envelope.
     ├── NotFoundError             NOT_FOUND                  404
     │   └── InvalidSymbolError    INVALID_SYMBOL             404
     ├── MethodNotAllowedError     METHOD_NOT_ALLOWED         405
+    ├── PayloadTooLargeError      PAYLOAD_TOO_LARGE          413
     ├── RateLimitedError          RATE_LIMITED               429  (Retry-After)
     ├── UpstreamError             UPSTREAM_ERROR             502  an upstream answered badly
     │   ├── UpstreamRateLimitedError   UPSTREAM_RATE_LIMITED 502  it asked us to slow down (retry_after)
@@ -62,6 +63,10 @@ class InvalidSymbolError(NotFoundError):
 
 class MethodNotAllowedError(ApiError):
     code, status, message = "METHOD_NOT_ALLOWED", 405, "Method not allowed"
+
+
+class PayloadTooLargeError(ApiError):
+    code, status, message = "PAYLOAD_TOO_LARGE", 413, "Request body too large"
 
 
 class RateLimitedError(ApiError):
