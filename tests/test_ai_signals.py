@@ -1,0 +1,145 @@
+"""Signals with two ai-svc replicas: made on the schedule by the lease holder, stored once, published once
+on NATS and delivered once to a /ws subscriber; an expired signal's outcome comes from the sandbox's candles."""
+
+import asyncio
+import csv
+import json
+import time
+
+import httpx
+import nats
+import orjson
+import pytest
+import websockets
+
+from devstack.catalogue import CATALOGUE, replica
+
+from helpers import SANDBOX_DATA, SUITE_ENV, running_suite
+
+INTERVAL = 3
+ENV = {
+    "AI_SIGNAL_INTERVAL_SECONDS": str(INTERVAL),
+    "AI_SIGNAL_EXPIRY_SECONDS": "2",
+    "AI_OUTCOME_INTERVAL_SECONDS": "1",
+    "AI_LEASE_TTL_SECONDS": "4",
+    "AI_LEASE_RENEW_SECONDS": "1",
+    "GATEWAY_CACHE_TTL": json.dumps({**json.loads(SUITE_ENV["GATEWAY_CACHE_TTL"]), "ai_signals": 1}),
+}
+PAIRS = {"BTC/USDT", "ETH/USDT"}
+
+
+@pytest.fixture(scope="module")
+def two_replicas(tmp_path_factory):
+    components = ["redis", "nats", "mongo", "sandbox", "market", "ai", "ai-1", "gateway", "traefik"]
+    with running_suite(tmp_path_factory.mktemp("ai-signals"), ENV, components=components,
+                       catalogue=(*CATALOGUE, replica("ai", 1))) as stack:
+        yield stack
+
+
+def health(stack, name: str) -> dict:
+    return httpx.get(stack.url(name) + "/health", timeout=5).json()
+
+
+def wait_for(condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def hourly_rows(symbol: str) -> list[dict[str, str]]:
+    with open(SANDBOX_DATA / "history" / f"{symbol}_1h.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+async def test_signals_appear_on_the_schedule_once_each_on_nats_and_on_ws(two_replicas):
+    stack = two_replicas
+    wait_for(lambda: sum(health(stack, n)["generating"] for n in ("ai", "ai-1")) == 1, 20)
+    nc = await nats.connect(stack.url("nats"))
+    on_nats: list[dict] = []
+
+    async def on_message(msg):
+        on_nats.append(orjson.loads(msg.data))
+
+    await nc.subscribe("ai.signal.>", cb=on_message)
+    ws_url = stack.url("traefik").replace("http://", "ws://") + "/ws"
+    on_ws: list[dict] = []
+    async with websockets.connect(ws_url) as ws:
+        await ws.recv()  # connection
+        await ws.send(json.dumps({"action": "subscribe", "channel": "signals", "symbols": ["BTC/USDT", "eth"]}))
+
+        async def listen():
+            while True:
+                message = orjson.loads(await ws.recv())
+                if message.get("channel") == "signals" and "data" in message:
+                    on_ws.append(message["data"])
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(INTERVAL * 3 + 1.5)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+    await nc.close()
+
+    ids = [m["id"] for m in on_nats]
+    assert len(ids) >= 2 * len(PAIRS) and len(ids) == len(set(ids))  # on the schedule, each once
+    slots = {}
+    for message in on_nats:
+        slots.setdefault(message["timestamp"], set()).add(message["symbol"])
+    assert len(slots) >= 2 and all(s == PAIRS for s in list(slots.values())[:-1])
+    assert all(t2 - t1 == INTERVAL * 1000 for t1, t2 in zip(sorted(slots), sorted(slots)[1:], strict=False))
+    assert len({m["producer"] for m in on_nats}) == 1  # only the lease holder publishes
+    assert sorted(d["id"] for d in on_ws) == sorted(ids)  # the /ws subscriber got each once
+    stored = httpx.get(stack.url("traefik") + "/api/ai/signals", params={"limit": 100}).json()["signals"]
+    by_id = {s["id"]: s for s in stored}
+    for message in on_nats:
+        signal = by_id[message["id"]]
+        assert signal["type"] == message["signal"] and signal["entry_price"] == message["entry_price"]
+        assert signal["confidence"] == message["confidence"] and signal["reasoning"] == message["reasoning"]
+        assert signal["model"]["skill"] and signal["calibration"]["backtest_signals"] > 0
+        assert signal["sentiment"] is None and signal["sentiment_reason"]  # no news-svc in this suite
+
+
+def test_an_expired_signal_gets_its_outcome_from_the_sandbox_candles(two_replicas):
+    api = two_replicas.url("traefik") + "/api/ai/signals"
+
+    def closed():
+        signals = httpx.get(api, params={"symbol": "BTC/USDT", "limit": 100}).json()["signals"]
+        return [s for s in signals if s["status"] == "closed"]
+
+    signal = wait_for(closed, 20)[0]
+    rows = hourly_rows("BTCUSDT")
+    entry, candle = float(rows[-2]["c"]), rows[-1]  # made on the newest closed candle; judged on the one after
+    assert signal["entry_price"] == entry
+    outcome = signal["outcome"]
+    assert outcome["candles"] == 1 and outcome["judged_at"] >= signal["expires_at"]
+    high, low, close = float(candle["h"]), float(candle["l"]), float(candle["c"])
+    if signal["type"] == "hold":
+        band = signal["indicators"]["atr_14"]
+        held = high <= entry + band and low >= entry - band
+        assert outcome["result"] == ("range_held" if held else "range_broken") and outcome["hit"] is held
+        assert outcome["return_pct"] == pytest.approx(close / entry - 1, abs=1e-6)
+    else:
+        sign = 1 if signal["type"] == "buy" else -1
+        worst, best = (low, high) if sign > 0 else (high, low)
+        if sign * (worst - signal["stop_loss"]) <= 0:
+            assert outcome["result"] == "stop_hit" and outcome["exit_price"] == signal["stop_loss"]
+        elif sign * (best - signal["target_price"]) >= 0:
+            assert outcome["result"] == "target_hit" and outcome["exit_price"] == signal["target_price"]
+        else:
+            assert outcome["result"] == "expired" and outcome["exit_price"] == close
+            assert outcome["return_pct"] == pytest.approx(sign * (close / entry - 1), abs=1e-6)
+
+
+def test_the_other_replica_takes_over_when_the_generator_dies(two_replicas):
+    stack = two_replicas
+    leader = wait_for(lambda: next((n for n in ("ai", "ai-1") if health(stack, n)["generating"]), None), 20)
+    other = "ai-1" if leader == "ai" else "ai"
+    stack.kill(leader)
+    took = wait_for(lambda: health(stack, other)["generating"], 15)
+    assert took
+    before = health(stack, other)["signals_made"]
+    wait_for(lambda: health(stack, other)["signals_made"] > before, INTERVAL * 3)
+    stack.start(leader)
