@@ -3,10 +3,11 @@
 import csv
 import itertools
 import math
+from decimal import Decimal
 
 import pytest
 
-from helpers import SANDBOX_DATA
+from helpers import SANDBOX_DATA, recorded
 
 
 def hourly_closes(symbol: str) -> list[float]:
@@ -62,7 +63,18 @@ def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_ne
     assert analysis["fundamental"]["market_cap_rank"] == 1
     assert analysis["fundamental"]["on_chain_metrics"] is None
     assert analysis["fundamental"]["missing"]["on_chain_metrics"]["code"] == "NOT_AVAILABLE"
-    assert analysis["order_flow"]["trades"] > 0 and analysis["order_flow"]["ofi"] is not None
+    flow = analysis["order_flow"]
+    trades, book = recorded("binance/aggTrades_BTCUSDT.json"), recorded("binance/depth_BTCUSDT_limit10.json")
+    assert flow["trades"] == len(trades) and flow["sources"]["trades"] == "binance"
+    # By hand on the recorded aggTrades (m: the buyer was the maker, so the taker sold) and book.
+    delta = sum(-Decimal(t["q"]) if t["m"] else Decimal(t["q"]) for t in trades)
+    notional = sum(Decimal(t["p"]) * Decimal(t["q"]) for t in trades)
+    assert flow["cvd"] == pytest.approx(float(delta), abs=1e-9)
+    assert flow["vwap"] == pytest.approx(float(notional / sum(Decimal(t["q"]) for t in trades)), rel=1e-12)
+    bids, asks = (sum(Decimal(q) for _, q in book[side][:10]) for side in ("bids", "asks"))
+    assert flow["ofi"] == pytest.approx(float((bids - asks) / (bids + asks)), rel=1e-9)
+    funding = api.get("/api/derivatives/funding/BTC-USDT").json()
+    assert flow["funding_rate"] == funding["funding_rate"]
 
 
 BAD_BODIES = [
