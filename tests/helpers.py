@@ -25,9 +25,9 @@ SUITE_ENV = {
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "LOG_LEVEL": "INFO",
-    # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc's news source is a
-    # port where nothing listens: never someone else's news-svc on the default port.
-    "AI_NEWS_URL": "http://127.0.0.1:9",
+    # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
+    # never someone else's news-svc on the default port.
+    "AI_NEWS_URL": "none",
 }
 
 _unique = itertools.count(200)

@@ -46,13 +46,24 @@ def test_each_model_answers_and_the_baseline_is_centred_on_the_current_price(api
     assert answers["trained"]["predictions"] != baseline["predictions"]
 
 
-def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_news(api, suite):
-    assert "news" not in suite.components  # news-svc absent or stopped: sentiment null with the reason
+@pytest.fixture
+def without_news(suite):
+    """news-svc stopped for the test, when the suite runs one (else ai-svc runs with AI_NEWS_URL=none)."""
+    running = "news" in suite.components
+    if running:
+        suite.stop("news")
+    yield running
+    if running:
+        suite.start("news")
+
+
+def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_news(api, without_news):
     response = api.get("/api/ai/analysis/BTC-USDT")
     assert response.status_code == 200, response.text
     analysis = response.json()["analysis"]
     assert analysis["sentiment"] is None
-    assert analysis["missing"]["sentiment"]["code"] in ("UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT")
+    expected = ("UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT") if without_news else ("SOURCE_UNSUPPORTED",)
+    assert analysis["missing"]["sentiment"]["code"] in expected and analysis["missing"]["sentiment"]["message"]
     technical = analysis["technical"]
     assert technical["source"] == "binance" and technical["trend"] in ("bullish", "bearish", "neutral")
     assert technical["price"] == hourly_closes("BTCUSDT")[-2]

@@ -23,6 +23,8 @@ ENV = {
     "AI_OUTCOME_INTERVAL_SECONDS": "1",
     "AI_LEASE_TTL_SECONDS": "4",
     "AI_LEASE_RENEW_SECONDS": "1",
+    # A news-svc that is down: nothing listens there.
+    "AI_NEWS_URL": "http://127.0.0.1:9",
     "GATEWAY_CACHE_TTL": json.dumps({**json.loads(SUITE_ENV["GATEWAY_CACHE_TTL"]), "ai_signals": 1}),
 }
 PAIRS = {"BTC/USDT", "ETH/USDT"}
@@ -131,6 +133,18 @@ def test_an_expired_signal_gets_its_outcome_from_the_sandbox_candles(two_replica
         else:
             assert outcome["result"] == "expired" and outcome["exit_price"] == close
             assert outcome["return_pct"] == pytest.approx(sign * (close / entry - 1), abs=1e-6)
+
+
+def test_analysis_answers_with_news_svc_down_and_says_why(two_replicas):
+    response = httpx.get(two_replicas.url("traefik") + "/api/ai/analysis/ETH", timeout=30)
+    assert response.status_code == 200
+    analysis = response.json()["analysis"]
+    assert analysis["sentiment"] is None
+    assert analysis["missing"]["sentiment"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert "news-svc" in analysis["missing"]["sentiment"]["message"]
+    assert analysis["technical"] is not None and analysis["prediction"] is not None
+    news = health(two_replicas, "ai")["components"]["news-svc"]
+    assert news["kind"] == "source"
 
 
 def test_the_other_replica_takes_over_when_the_generator_dies(two_replicas):

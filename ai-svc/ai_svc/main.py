@@ -12,7 +12,7 @@ from dm_shared.app import create_service_app
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.bus import Bus, Publisher
 from dm_shared.envelope import JsonResponse
-from dm_shared.health import DEGRADED, DEPENDENCY, OK, component, probe, report
+from dm_shared.health import DEGRADED, DEPENDENCY, OK, SKIPPED, SOURCE, component, probe, report
 from dm_shared.leases import Leases
 from dm_shared.logs import configure_logging
 from dm_shared.mongo import database, open_mongo, ping
@@ -108,7 +108,8 @@ def create_app() -> FastAPI:
         components = {
             "model": component(DEPENDENCY, dict(state.model_status)),
             "market-svc": source_health(state.market),
-            "news-svc": source_health(state.news),
+            "news-svc": source_health(state.news) if state.news.configured else component(
+                SOURCE, {"status": SKIPPED, "reason": "AI_NEWS_URL=none: no news-svc in this deployment"}),
             "mongo": component(DEPENDENCY, await probe(lambda: ping(state.mongo))),
             "nats": component(DEPENDENCY, await probe(state.bus.check)),
         }

@@ -16,6 +16,7 @@ class AiSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="AI_")  # the rest as in CommonSettings
 
     market_url: str = "http://127.0.0.1:8101"
+    # `none`: this deployment runs no news-svc; sentiment is null with that reason and /health skips it.
     news_url: str = "http://127.0.0.1:8103"
     # Seconds each call to market-svc or news-svc may take before its part is answered as null.
     upstream_timeout: float = 3.0

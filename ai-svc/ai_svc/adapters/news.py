@@ -5,11 +5,12 @@ from urllib.parse import quote
 
 from dm_shared.adapter import reading
 from dm_shared.breaker import CircuitBreaker
-from dm_shared.errors import UpstreamBadResponseError
+from dm_shared.errors import SourceUnsupportedError, UpstreamBadResponseError
 from dm_shared.guard import Guard
 from dm_shared.upstream import Upstream, UpstreamClient
 
 NAME = "news-svc"
+DISABLED = "none"
 FIELDS = ("sentiment_score", "sentiment", "social_volume", "news_sentiment")
 
 
@@ -23,6 +24,7 @@ class NewsAdapter:
     def __init__(self, client: UpstreamClient, *, base_url: str, timeout: float, breaker: CircuitBreaker):
         self.breaker = breaker
         self.client = client
+        self.configured = base_url.strip().lower() != DISABLED
         self.upstream = Upstream(Guard(NAME, breaker=breaker), base_url, timeout=timeout)
 
     async def close(self) -> None:
@@ -31,6 +33,9 @@ class NewsAdapter:
     async def fetch_sentiment(self, base: str) -> dict[str, Any]:
         """The asset's sentiment: sentiment_score, sentiment (positive|negative|neutral), social_volume,
         news_sentiment as news-svc gives them, and its source."""
+        if not self.configured:
+            raise SourceUnsupportedError("news-svc is not part of this deployment (AI_NEWS_URL=none)",
+                                         details={"upstream": NAME})
         body = await self.client.get_json(self.upstream, f"/v1/sentiment/symbol/{quote(base, safe='')}")
         with reading(NAME, "sentiment"):
             if not isinstance(body, dict) or "sentiment" not in body:
