@@ -7,7 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from dm_shared.settings import CommonSettings
 
-from ai_svc.forecast.artifact import DEFAULT_DIR
+from ai_svc.forecast import DEFAULT_DIR
 
 
 class AiSettings(CommonSettings):

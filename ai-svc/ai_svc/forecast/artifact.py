@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ai_svc.forecast import DEFAULT_DIR
 from ai_svc.forecast.network import QuantileNet
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "models"
+__all__ = ["DEFAULT_DIR", "Artifact", "load", "paths", "save", "write_card"]
 
 
 @dataclass

@@ -4,12 +4,14 @@ No torch here: the trained network arrives as the loaded Artifact's `predict`. U
 worker thread) and by the backtest (in batches)."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ai_svc.forecast import features, methods
-from ai_svc.forecast.artifact import Artifact
+
+if TYPE_CHECKING:  # torch comes with the loaded model, not with this module
+    from ai_svc.forecast.artifact import Artifact
 
 
 class MethodUnavailableError(Exception):
@@ -29,7 +31,7 @@ class Path:
 class Forecaster:
     """The loaded model (when there is one) and its card's calibration, for every method."""
 
-    def __init__(self, model: Artifact | None, card: dict[str, Any] | None):
+    def __init__(self, model: "Artifact | None", card: dict[str, Any] | None):
         self.model = model
         self.card = card or {}
 

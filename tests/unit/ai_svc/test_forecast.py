@@ -122,3 +122,12 @@ def test_confidence_is_the_laplace_hit_rate_of_the_band():
     assert value == round(8 / 12, 4) and basis["backtest_signals"] == 8 and basis["recorded_hits"] == 2
     assert calibration.confidence("sell", 9.9, seed, live)[0] == 0.5
     assert Forecaster(None, None).methods() == ("baseline",)
+
+
+def test_torch_is_imported_with_the_model_not_with_the_service():
+    import subprocess
+    import sys
+
+    probe = "import sys, ai_svc.main, ai_svc.service.generator; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
