@@ -157,3 +157,46 @@ def test_the_other_replica_takes_over_when_the_generator_dies(two_replicas):
     before = health(stack, other)["signals_made"]
     wait_for(lambda: health(stack, other)["signals_made"] > before, INTERVAL * 3)
     stack.start(leader)
+
+
+async def test_a_signal_made_twice_is_stored_once_and_published_once(two_replicas):
+    """Two makers of one slot (a lease hand-over), and a publish repeated after a crash before it was
+    recorded: MongoDB keeps one document per id, JetStream one message per Nats-Msg-Id."""
+    from types import SimpleNamespace
+
+    from dm_shared.bus import Bus, Publisher
+    from dm_shared.mongo import database, open_mongo
+
+    from ai_svc.service.generator import Generator
+    from ai_svc.service.store import SignalStore
+    from ai_svc.settings import AiSettings
+
+    url = two_replicas.url("mongo") + "/dedup_test"
+    mongo = open_mongo(url)
+    store = SignalStore(database(mongo, url))
+    bus = Bus(two_replicas.url("nats"), name="dedup-test")
+    await bus.start()
+    for _ in range(100):
+        if bus.connected:
+            break
+        await asyncio.sleep(0.1)
+    slot = 1_000 * int(time.time())
+    doc = {"_id": f"sig_BTC-USDT_1h_{slot}", "symbol": "BTC/USDT", "type": "hold", "confidence": 0.5, "score": 1.0,
+           "timeframe": "1h", "entry_price": 1.0, "target_price": None, "stop_loss": None, "risk_reward": None,
+           "model": {"name": "test", "version": "0"}, "reasoning": ["made by a test"], "timestamp": slot,
+           "expires_at": slot + 1, "status": "open", "published": False}
+    try:
+        assert await store.insert(dict(doc)) is True
+        assert await store.insert(dict(doc)) is False  # the second maker of the slot stores nothing
+        state = SimpleNamespace(store=store, settings=AiSettings())
+        generator = Generator(state, Publisher(bus, producer="test"))
+        await generator.publish_pending()
+        await store.signals.update_one({"_id": doc["_id"]}, {"$set": {"published": False}})  # crash before marking
+        await generator.publish_pending()
+        assert generator.publisher.published == 2
+        kept = [orjson.loads(m.data)["id"] async for m in bus.replay("ai.signal.BTC-USDT")]
+        assert kept.count(doc["_id"]) == 1
+    finally:
+        await store.signals.drop()
+        await bus.close()
+        await mongo.close()
