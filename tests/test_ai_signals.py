@@ -104,6 +104,21 @@ async def test_signals_appear_on_the_schedule_once_each_on_nats_and_on_ws(two_re
         assert signal["sentiment"] is None and signal["sentiment_reason"]  # no news-svc in this suite
 
 
+def test_signals_are_filtered_by_symbol_timeframe_confidence_and_limit(two_replicas):
+    api = two_replicas.url("traefik") + "/api/ai/signals"
+    every = httpx.get(api, params={"limit": 100}).json()["signals"]
+    assert every and [s["timestamp"] for s in every] == sorted((s["timestamp"] for s in every), reverse=True)
+    eth = httpx.get(api, params={"symbol": "ethusdt", "limit": 100}).json()["signals"]
+    assert eth and {s["symbol"] for s in eth} == {"ETH/USDT"}
+    assert httpx.get(api, params={"timeframe": "4h"}).json()["signals"] == []  # only 1h is generated here
+    threshold = sorted(s["confidence"] for s in every)[len(every) // 2]
+    confident = httpx.get(api, params={"min_confidence": threshold, "limit": 100}).json()["signals"]
+    assert confident and all(s["confidence"] >= threshold for s in confident)
+    assert len(every) < 100  # so every signal above the threshold is among the filtered answer
+    assert {s["id"] for s in every if s["confidence"] >= threshold} <= {s["id"] for s in confident}
+    assert len(httpx.get(api, params={"limit": 3}).json()["signals"]) == 3
+
+
 def test_an_expired_signal_gets_its_outcome_from_the_sandbox_candles(two_replicas):
     api = two_replicas.url("traefik") + "/api/ai/signals"
 
