@@ -174,6 +174,19 @@ def test_the_other_replica_takes_over_when_the_generator_dies(two_replicas):
     stack.start(leader)
 
 
+def test_without_mongodb_signals_say_so_and_forecasts_still_answer(two_replicas):
+    base = two_replicas.url("traefik")
+    two_replicas.stop("mongo")
+    try:
+        response = httpx.get(base + "/api/ai/signals", params={"limit": 7}, timeout=30)
+        assert response.status_code == 503 and response.json()["error"]["code"] == "STORE_UNAVAILABLE"
+        forecast = httpx.post(base + "/api/ai/predict", json={"symbol": "BTC", "horizon": 2}, timeout=30)
+        assert forecast.status_code == 200 and len(forecast.json()["predictions"]) == 2
+        assert health(two_replicas, "ai")["components"]["mongo"]["status"] == "down"
+    finally:
+        two_replicas.start("mongo")
+
+
 async def test_a_signal_made_twice_is_stored_once_and_published_once(two_replicas):
     """Two makers of one slot (a lease hand-over), and a publish repeated after a crash before it was
     recorded: MongoDB keeps one document per id, JetStream one message per Nats-Msg-Id."""

@@ -2,6 +2,7 @@
 own source and each null with the reason when that source fails, while the rest answers."""
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,6 +14,7 @@ from ai_svc.service.modelinfo import model_info
 from ai_svc.service.predict import closed_candles, direction, forecast_path
 from ai_svc.service.state import AiState
 
+log = logging.getLogger("ai.analysis")
 TIMEFRAME = "1h"
 HORIZONS = {"short_term": 1, "medium_term": 6, "long_term": 24}
 METHOD = "ensemble"
@@ -24,6 +26,7 @@ def missing(exc: BaseException) -> dict[str, str]:
     """A failed part's reason in the envelope's terms."""
     if isinstance(exc, ApiError):
         return {"code": exc.code, "message": exc.message}
+    log.error("analysis part failed", exc_info=exc)
     return {"code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}"}
 
 
