@@ -17,6 +17,7 @@ from dm_shared.leases import Leases
 from dm_shared.logs import configure_logging
 from dm_shared.mongo import database, open_mongo, ping
 from dm_shared.subjects import AI_LEASES, AI_SIGNALS
+from dm_shared.symbols import parse_pair
 from dm_shared.upstream import UpstreamClient
 
 from ai_svc.adapters.market import MarketAdapter
@@ -98,6 +99,11 @@ def create_app() -> FastAPI:
                                          "whose outcomes are recorded, and analysis.")
     for router in (predict.router, signals.router, analysis.router):
         app.include_router(router)
+
+    @app.get("/v1/streams", include_in_schema=False)
+    async def streams() -> dict[str, list[str]]:
+        """The pairs signals are made for: the gateway refuses a `signals` subscription to any other."""
+        return {"symbols": sorted(str(parse_pair(s)) for s in app.state.ai.settings.signal_symbols)}
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JsonResponse:

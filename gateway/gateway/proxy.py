@@ -111,7 +111,7 @@ class ApiProxy:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
             if scope["method"] not in route.methods:
-                status, body, headers = _error(MethodNotAllowedError(details={"allowed": list(route.methods)}))
+                status, body, headers = _error(MethodNotAllowedError(list(route.methods)))
             elif scope["method"] != "GET":
                 status, body, headers = await self._forward(route, scope, receive)
             else:
