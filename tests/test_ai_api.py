@@ -5,9 +5,12 @@ import itertools
 import math
 from decimal import Decimal
 
+import httpx
 import pytest
 
-from helpers import SANDBOX_DATA, recorded
+from devstack.catalogue import sandbox_url
+
+from helpers import SANDBOX_DATA
 
 
 def hourly_closes(symbol: str) -> list[float]:
@@ -57,7 +60,7 @@ def without_news(suite):
         suite.start("news")
 
 
-def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_news(api, without_news):
+def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_news(api, suite, without_news):
     response = api.get("/api/ai/analysis/BTC-USDT")
     assert response.status_code == 200, response.text
     analysis = response.json()["analysis"]
@@ -75,9 +78,12 @@ def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_ne
     assert analysis["fundamental"]["on_chain_metrics"] is None
     assert analysis["fundamental"]["missing"]["on_chain_metrics"]["code"] == "NOT_AVAILABLE"
     flow = analysis["order_flow"]
-    trades, book = recorded("binance/aggTrades_BTCUSDT.json"), recorded("binance/depth_BTCUSDT_limit10.json")
+    # By hand on the aggTrades and book the sandbox serves for Binance (m: the buyer was the maker, so the
+    # taker sold): decimal arithmetic on the wire strings.
+    binance = sandbox_url(suite, "binance")
+    trades = httpx.get(binance + "/api/v3/aggTrades", params={"symbol": "BTCUSDT", "limit": 500}).json()
+    book = httpx.get(binance + "/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 20}).json()
     assert flow["trades"] == len(trades) and flow["sources"]["trades"] == "binance"
-    # By hand on the recorded aggTrades (m: the buyer was the maker, so the taker sold) and book.
     delta = sum(-Decimal(t["q"]) if t["m"] else Decimal(t["q"]) for t in trades)
     notional = sum(Decimal(t["p"]) * Decimal(t["q"]) for t in trades)
     assert flow["cvd"] == pytest.approx(float(delta), abs=1e-9)
