@@ -33,6 +33,8 @@ bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in 
 	$(PY) -m bench.gateway_cache
 	$(PY) -m bench.price_cache
 	$(PY) -m bench.ws_fanout
+	$(PY) -m bench.ai
+	$(PY) -m bench.backtest
 
 clean:
 	rm -rf .run $(VENV)

@@ -30,6 +30,9 @@ SUITE_ENV = {
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
     "LOG_LEVEL": "INFO",
+    # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
+    # never someone else's news-svc on the default port.
+    "AI_NEWS_URL": "none",
 }
 
 _unique = itertools.count(200)

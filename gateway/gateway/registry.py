@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 @dataclass(frozen=True)
 class Route:
-    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind."""
+    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind. A route whose
+    `methods` are not GET forwards the request body (capped, never cached)."""
 
     path: str
     target: str
@@ -24,6 +25,7 @@ class Route:
     # are that route's cache entries (`/api/ohlcv/BTC?timeframe=1h` is `/api/ohlcv?symbol=BTC&timeframe=1h`).
     as_query: str | None = None
     same_as: str | None = None
+    methods: tuple[str, ...] = ("GET",)
 
     @cached_property
     def param(self) -> str | None:
@@ -116,6 +118,11 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/derivatives/open-interest/{symbol}", "/v1/derivatives/open-interest/{symbol}", "market"),
     )),
     Service("stream", "http://127.0.0.1:8102"),
+    Service("ai", "http://127.0.0.1:8105", routes=(
+        Route("/api/ai/signals", "/v1/signals", "ai_signals", ("symbol", "timeframe", "min_confidence", "limit")),
+        Route("/api/ai/predict", "/v1/predict", None, methods=("POST",)),
+        Route("/api/ai/analysis/{symbol}", "/v1/analysis/{symbol}", "ai_signals"),
+    )),
 )
 
 

@@ -54,3 +54,24 @@ class Trade(Message):
     def dedup_id(self) -> str:
         """The Nats-Msg-Id that makes a re-published trade a duplicate JetStream drops."""
         return f"{self.exchange}:{self.symbol}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Signal(Message):
+    """A trading signal of ai-svc (JetStream AI_SIGNALS, replayable; Nats-Msg-Id is its id)."""
+
+    type: ClassVar[str] = "signal"
+    id: str
+    symbol: str
+    signal: str  # buy | sell | hold (`type` names the message)
+    confidence: float
+    score: float
+    timeframe: str
+    entry_price: float
+    target_price: float | None
+    stop_loss: float | None
+    risk_reward: float | None
+    model: str
+    reasoning: tuple[str, ...]
+    timestamp: int
+    expires_at: int

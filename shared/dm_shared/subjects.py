@@ -36,3 +36,13 @@ TRADES = Stream("MARKET_TRADES", ("market.trades.>",))
 
 # Key-value buckets: leases that split work between replicas of a service.
 STREAM_LEASES = "stream_leases"
+
+
+def signal_subject(token: str) -> str:
+    """`ai.signal.<BASE-QUOTE>`: ai-svc's trading signals, kept in the AI_SIGNALS stream."""
+    return f"ai.signal.{token}"
+
+
+AI_SIGNALS = Stream("AI_SIGNALS", ("ai.signal.>",))
+# One ai-svc replica generates signals and records their outcomes at a time.
+AI_LEASES = "ai_leases"
