@@ -26,6 +26,10 @@ class Route:
     as_query: str | None = None
     same_as: str | None = None
     methods: tuple[str, ...] = ("GET",)
+    # The API-key scope a caller needs (`analyze`, `write`, `admin`); None: open to anonymous callers, at the
+    # per-IP rate limit. `rate`: this route's own limit per identity beside the global one, e.g. "10/minute".
+    scope: str | None = None
+    rate: str | None = None
 
     @cached_property
     def param(self) -> str | None:
