@@ -4,6 +4,8 @@ the recorded payloads it serves."""
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from devstack.catalogue import sandbox_url
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
 MARKET_PAGE_TTL = 2.0
+KEYS_REFRESH = 1.0  # the gateway's default GATEWAY_KEYS_REFRESH_SECONDS
 
 # Short TTLs so expiry can be observed in seconds; a high breaker threshold and CoinGecko budget so one
 # test's calls and injected failures never pause an upstream for the next test (the breaker and the
@@ -29,6 +32,8 @@ SUITE_ENV = {
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
+    # Every test shares one client address: the edge's per-address limit has tests of its own (test_edge).
+    "GATEWAY_RATE_ANONYMOUS": "1000000/minute",
     "LOG_LEVEL": "INFO",
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
@@ -85,6 +90,17 @@ def running_suite(run_dir: Path, env: dict[str, str] | None = None, **stack_opti
     """The full offline suite: Redis, NATS, mongo-wire, sandbox, market-svc, gateway, traefik."""
     with environment({**SUITE_ENV, **(env or {})}), Stack(run_dir, offline=True, **stack_options) as stack:
         yield stack
+
+
+def create_key(stack: Stack, *, name: str = "test", scopes: str = "read", rate: str | None = None) -> str:
+    """A new API key of the suite's key store, made with the operators' command (python -m gateway.keys)."""
+    command = [sys.executable, "-m", "gateway.keys", "create", "--name", name, "--scopes", scopes,
+               *(("--rate", rate) if rate else ())]
+    result = subprocess.run(command, env={**os.environ, "MONGO_URL": stack.url("mongo")}, capture_output=True,
+                            text=True, timeout=60, check=True)
+    key = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("key "))
+    time.sleep(KEYS_REFRESH + 0.5)  # every gateway reads new keys within GATEWAY_KEYS_REFRESH_SECONDS
+    return key
 
 
 def forget_rate_limits(stack: Stack) -> None:

@@ -173,7 +173,10 @@ _ROUTER = "gateway@file"
 def _render_traefik_config(stack: Stack) -> None:
     template = string.Template((repo_root() / TRAEFIK_TEMPLATE).read_text())
     target = stack.data_dir("traefik") / "dynamic.yml"
-    target.write_text(template.substitute(gateway_url=stack.url("gateway")))
+    # Every gateway the stack runs (the gateway's address even when it runs elsewhere or not yet).
+    gateways = [name for name in stack.components if name == "gateway" or name.startswith("gateway-")] or ["gateway"]
+    servers = "\n".join(f'          - url: "{stack.url(name)}"' for name in gateways)
+    target.write_text(template.substitute(gateway_servers=servers))
 
 
 def _require_sandbox(stack: Stack) -> None:
@@ -270,17 +273,38 @@ def replica(name: str, index: int) -> Component:
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
                            peers=peers[0] if peers else None)
 
-GATEWAY = Component(
-    name="gateway",
-    ports={"gateway": PortSpec(8100)},
-    # The gateway's own server entry (gateway/__main__.py): its HTTP protocol answers fresh cache hits in
-    # the parser, and it tunes the garbage collector after start-up; compose runs the same command.
-    command=lambda stack: [sys.executable, "-m", "gateway", "--host", stack.host, "--port", str(stack.port("gateway"))],
-    ready=lambda stack: HttpGet(f"{stack.url('gateway')}/healthz"),
-    env=lambda stack: {s.gateway_var: stack.url(s.name) for s in SERVICES if s.gateway_var},
-    needs=("redis", "nats", *(s.name for s in SERVICES)),
-    service=True,
-    start_timeout=60.0,
+def gateway_component(name: str = "gateway", port: int = 8100) -> Component:
+    """A gateway process; traefik balances over every one the stack runs (`gateway`, `gateway-1` ...)."""
+    return Component(
+        name=name,
+        ports={name: PortSpec(port)},
+        # The gateway's own server entry (gateway/__main__.py): its HTTP protocol answers fresh cache hits in
+        # the parser, and it tunes the garbage collector after start-up; compose runs the same command.
+        command=lambda stack: [sys.executable, "-m", "gateway", "--host", stack.host, "--port", str(stack.port(name))],
+        ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
+        env=lambda stack: {s.gateway_var: stack.url(s.name) for s in SERVICES if s.gateway_var},
+        needs=("redis", "nats", *(s.name for s in SERVICES)),
+        service=True,
+        start_timeout=60.0,
+    )
+
+
+GATEWAY = gateway_component()
+
+
+def gateway_replica(index: int) -> Component:
+    """Another gateway (`gateway-<index>`, port 8100 + 10 * index) behind the same traefik: replicas share one
+    cache, one set of rate limits and one key store. Traefik must start after it (list it before traefik)."""
+    return gateway_component(f"gateway-{index}", 8100 + 10 * index)
+
+
+# The edge's limits on what a client may send, the same in compose (docker-compose.yml): a whole request
+# (headers and body) within 15 s, so a client trickling its headers is dropped; headers within 64 KiB (the
+# gateway answers anything over 16 KiB with its 431 envelope); an idle keep-alive connection closed after 90 s.
+TRAEFIK_EDGE_FLAGS = (
+    "--entrypoints.web.transport.respondingTimeouts.readTimeout=15s",
+    "--entrypoints.web.transport.respondingTimeouts.idleTimeout=90s",
+    "--entrypoints.web.http.maxHeaderBytes=65536",
 )
 
 TRAEFIK = Component(
@@ -300,6 +324,7 @@ TRAEFIK = Component(
         "--log.level=ERROR",
         # The default 2s throttle also delays a SIGTERM that arrives just after start-up.
         "--providers.providersThrottleDuration=100ms",
+        *TRAEFIK_EDGE_FLAGS,
     ],
     prepare=_render_traefik_config,
     # traefik looks for a traefik.yml in cwd, $HOME/.config and $XDG_CONFIG_HOME before it

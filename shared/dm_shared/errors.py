@@ -9,6 +9,9 @@ handler per app renders them in spec 002's envelope.
     ├── PayloadTooLargeError      PAYLOAD_TOO_LARGE          413
     ├── UriTooLongError           URI_TOO_LONG               414
     ├── HeadersTooLargeError      HEADERS_TOO_LARGE          431
+    ├── RequestTimeoutError       REQUEST_TIMEOUT            408  headers not sent in time (slow client)
+    ├── UnauthorizedError         UNAUTHORIZED               401  no credential, or one that is not valid
+    ├── ForbiddenError            FORBIDDEN                  403  a valid credential without the scope
     ├── ValidationFailedError     VALIDATION_ERROR           422
     ├── NotFoundError             NOT_FOUND                  404
     │   ├── InvalidSymbolError    INVALID_SYMBOL             404
@@ -51,8 +54,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def response_headers(self) -> dict[str, str]:
-        """The headers of this error's answer: its own, and Retry-After on a 429, 503 or 504."""
-        headers = dict(self.headers)
+        """The headers of this error's answer: its own, no caching anywhere, and Retry-After on a 429, 503
+        or 504."""
+        headers = {"Cache-Control": "no-store", **self.headers}
         if self.status in RETRY_STATUSES and not any(name.lower() == "retry-after" for name in headers):
             seconds = (getattr(self, "retry_after", None) or self.details.get("retry_after")
                        or self.details.get("retry_in") or DEFAULT_RETRY_SECONDS)
@@ -74,6 +78,24 @@ class UriTooLongError(ApiError):
 
 class HeadersTooLargeError(ApiError):
     code, status, message = "HEADERS_TOO_LARGE", 431, "Request headers too large"
+
+
+class RequestTimeoutError(ApiError):
+    code, status, message = "REQUEST_TIMEOUT", 408, "The request was not sent in time"
+
+
+class UnauthorizedError(ApiError):
+    """No credential where one is needed, or one that is not valid (unknown, revoked, expired, badly signed:
+    the answer does not say which, so it tells nothing of whether a key exists)."""
+
+    code, status, message = "UNAUTHORIZED", 401, "A valid API key or token is required"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        super().__init__(message, details=details, headers={"WWW-Authenticate": 'Bearer realm="dreammaker"'})
+
+
+class ForbiddenError(ApiError):
+    code, status, message = "FORBIDDEN", 403, "This key does not have the scope this route needs"
 
 
 class InvalidRangeError(BadRequestError):
