@@ -5,7 +5,8 @@ handler per app renders them in spec 002's envelope.
 
     ApiError                      INTERNAL_ERROR             500
     ├── BadRequestError           BAD_REQUEST                400
-    │   └── InvalidRangeError     INVALID_RANGE              400
+    │   ├── InvalidRangeError     INVALID_RANGE              400
+    │   └── InvalidAddressError   INVALID_ADDRESS            400  not an address of the chain asked
     ├── ValidationFailedError     VALIDATION_ERROR           422
     ├── NotFoundError             NOT_FOUND                  404
     │   └── InvalidSymbolError    INVALID_SYMBOL             404
@@ -15,6 +16,7 @@ handler per app renders them in spec 002's envelope.
     │   ├── UpstreamRateLimitedError   UPSTREAM_RATE_LIMITED 502  it asked us to slow down (retry_after)
     │   ├── UpstreamBudgetError        UPSTREAM_BUDGET_EXHAUSTED 503  our own budget for it is spent
     │   ├── UpstreamBadResponseError   UPSTREAM_BAD_RESPONSE 502  a body we could not read
+    │   ├── UpstreamPlanError          UPSTREAM_PLAN_REQUIRED 502  our plan with it does not cover this
     │   ├── UpstreamUnavailableError   UPSTREAM_UNAVAILABLE  503  no answer, or every source failed
     │   └── UpstreamTimeoutError       UPSTREAM_TIMEOUT      504
     ├── SourceUnsupportedError    SOURCE_UNSUPPORTED         501  a source cannot serve this request at all
@@ -46,6 +48,10 @@ class BadRequestError(ApiError):
 
 class InvalidRangeError(BadRequestError):
     code, message = "INVALID_RANGE", "The time range is empty or reversed"
+
+
+class InvalidAddressError(BadRequestError):
+    code, message = "INVALID_ADDRESS", "Not a valid address for this chain"
 
 
 class ValidationFailedError(ApiError):
@@ -96,6 +102,12 @@ class UpstreamBudgetError(UpstreamError):
 
 class UpstreamBadResponseError(UpstreamError):
     code, message = "UPSTREAM_BAD_RESPONSE", "Upstream sent a response that could not be read"
+
+
+class UpstreamPlanError(UpstreamError):
+    """The upstream answers this only on a paid plan (Etherscan's free tier and BSC): a key matter, not an outage."""
+
+    code, message = "UPSTREAM_PLAN_REQUIRED", "Upstream serves this only on a paid plan"
 
 
 class UpstreamUnavailableError(UpstreamError):
