@@ -19,12 +19,21 @@ SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 # test's calls and injected failures never pause an upstream for the next test (the breaker and the
 # budget have tests of their own).
 SUITE_ENV = {
-    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2}),
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2, "chain": 2}),
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "LOG_LEVEL": "INFO",
+    # chain-svc: Etherscan keyed (the sandbox takes any key), quick scans, no pause between tests.
+    "CHAIN_ETHERSCAN_API_KEY": "sandbox-key",
+    "CHAIN_UPSTREAM_TIMEOUT": "1.5",
+    "CHAIN_BREAKER_THRESHOLD": "1000",
+    "CHAIN_BUDGETS": json.dumps({"etherscan": 100_000, "routescan": 100_000, "mempool": 100_000, "esplora": 100_000,
+                                 "whale_alert": 100_000}),
+    "CHAIN_POLL_SECONDS": "0.5",
+    "CHAIN_LEASE_TTL_SECONDS": "4",
+    "CHAIN_LEASE_RENEW_SECONDS": "1",
 }
 
 _unique = itertools.count(200)

@@ -128,14 +128,18 @@ def uvicorn_service(
     port: int,
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
     `upstreams` maps an env var to (sandbox upstream, path suffix); in offline mode the var
     points at that sandbox listener, otherwise the service keeps its own default. A suffix
     starting with `ws:` asks for the listener's websocket URL (`ws://host:port` + the rest).
+    `links` maps an env var to another service of the suite it calls (chain-svc asks market-svc
+    for prices): the var is that service's URL, and the service starts after it.
     """
     upstreams = dict(upstreams or {})
+    links = dict(links or {})
 
     def url(stack: Stack, upstream: str, suffix: str) -> str:
         base = sandbox_url(stack, upstream)
@@ -144,9 +148,10 @@ def uvicorn_service(
         return base + suffix
 
     def env(stack: Stack) -> dict[str, str]:
+        linked = {var: stack.url(service) for var, service in links.items() if service in stack.components}
         if not stack.offline:
-            return {}
-        return {var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}
+            return linked
+        return {**linked, **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -154,7 +159,7 @@ def uvicorn_service(
         command=lambda stack: _uvicorn(stack, package, name),
         ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
         env=env,
-        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ())),
+        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *links.values()),
         service=True,
         gateway_var=gateway_var,
         start_timeout=60.0,
@@ -247,10 +252,19 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
+    "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
+        "CHAIN_ETHERSCAN_URL": ("etherscan", "/v2/api"),
+        "CHAIN_EVM_FALLBACK_URL": ("etherscan_fallback", "/v2/network/mainnet/evm/{chainid}/etherscan/api"),
+        "CHAIN_MEMPOOL_URL": ("mempool", "/api"),
+        "CHAIN_ESPLORA_URL": ("esplora", "/api"),
+        "CHAIN_WHALE_ALERT_URL": ("whale_alert", "/v1"),
+    }),
 }
+# name -> {env var: the suite service it calls}
+_SERVICE_LINKS: dict[str, dict[str, str]] = {"chain": {"CHAIN_MARKET_URL": "market"}}
 
 SERVICES = tuple(
-    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams)
+    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams, links=_SERVICE_LINKS.get(name))
     for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
 )
 
@@ -259,7 +273,8 @@ def replica(name: str, index: int) -> Component:
     """Another instance of service `name` (`name-index`, default port + 10 * index), e.g. to test
     how replicas share budgets and leases; the gateway keeps talking to the first."""
     package, port, _, upstreams = _SERVICE_SPECS[name]
-    return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams)
+    return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
+                           links=_SERVICE_LINKS.get(name))
 
 GATEWAY = Component(
     name="gateway",

@@ -77,6 +77,11 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/derivatives/open-interest/{symbol}", "/v1/derivatives/open-interest/{symbol}", "market"),
     )),
     Service("stream", "http://127.0.0.1:8102"),
+    Service("chain", "http://127.0.0.1:8104", routes=(
+        Route("/api/blockchain/transactions/{address}", "/v1/transactions/{address}", "chain",
+              ("chain", "limit", "offset", "include")),
+        Route("/api/blockchain/whale-alerts", "/v1/whale-alerts", "chain", ("min_value", "chain", "limit")),
+    )),
 )
 
 

@@ -1,5 +1,6 @@
-"""Control API on the control port: health, faults, request counts and the websocket stream rate."""
+"""Control API on the control port: health, faults, request counts, the websocket stream rate and mining."""
 
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException
@@ -24,6 +25,20 @@ class FaultIn(BaseModel):
     times: int | None = Field(None, ge=1)
     # JSON answered by status and rate_limit faults instead of the sandbox's error object.
     body: Any = None
+
+
+class TransferIn(BaseModel):
+    """One transfer of a block to mine: its value in wei, and optionally its two ends."""
+
+    value_wei: int = Field(ge=0, lt=2**256)
+    sender: str | None = Field(None, alias="from", pattern=r"^0x[0-9a-fA-F]{40}$")
+    to: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class BlockIn(BaseModel):
+    """A block to mine on the sandbox's Ethereum chain."""
+
+    transfers: list[TransferIn] = Field(min_length=1)
 
 
 class StreamsIn(BaseModel):
@@ -83,6 +98,22 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     async def set_streams(change: StreamsIn) -> Response:
         sandbox.streams.set_rate(change.rate)
         return json_response(sandbox.streams.snapshot())
+
+    @app.post("/_sandbox/chain/blocks", status_code=201)
+    async def mine(block: BlockIn) -> Response:
+        transfers = [{"value_wei": t.value_wei, **({"from": t.sender} if t.sender else {}),
+                      **({"to": t.to} if t.to else {})} for t in block.transfers]
+        try:
+            mined = sandbox.chain.mine(transfers, int(time.time()))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return json_response({"number": int(mined["number"], 16), "hash": mined["hash"],
+                              "timestamp": int(mined["timestamp"], 16),
+                              "transactions": [tx["hash"] for tx in mined["transactions"]]}, status_code=201)
+
+    @app.get("/_sandbox/chain")
+    async def chain_head() -> Response:
+        return json_response({"head": sandbox.chain.head})
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:
