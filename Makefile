@@ -31,6 +31,7 @@ bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in 
 	$(PY) -m bench.gateway_cache
 	$(PY) -m bench.price_cache
 	$(PY) -m bench.ws_fanout
+	$(PY) -m bench.chain
 
 clean:
 	rm -rf .run $(VENV)
