@@ -21,7 +21,6 @@ TOKEN_ADDRESS = "0xb8553D9ee35dd23BB96fbd679E651B929821969B"
 BTC_ADDRESS = "bc1qvhykeqcpdzu0pdvy99xnh9ckhwzcfskct6h6l2"
 EMPTY_ADDRESS = "0x443E1f9b1c866E54e914822B7d3d7165EdB6e9Ea"  # the recorded "No transactions found" address
 BINANCE_WALLET = "0x3f5ce5fbfe3e9af3971dd833d26ba9b5c936f0be"  # labelled Binance in chain_svc/data/labels.json
-EXPLORERS = ("etherscan", "etherscan_fallback", "mempool", "esplora", "whale_alert")
 _limits = itertools.count(60)  # a window size per fault test, so no test is served another's cached answer
 
 
@@ -174,9 +173,17 @@ WHALE_BAD = {
 
 @pytest.fixture(scope="module")
 def calls_before(suite):
-    """Explorer calls counted by the sandbox before the bad-input tests."""
+    """Calls the sandbox counted that a request could have made: every call to mempool, Esplora and Whale
+    Alert, and the account calls of both EVM explorers (the whale scan keeps polling their proxy module)."""
     control = httpx.Client(base_url=suite.url("sandbox"), timeout=10)
-    yield lambda: sum(control.get("/_sandbox/requests", params={"upstream": u}).json()["total"] for u in EXPLORERS)
+
+    def count() -> int:
+        others = sum(control.get("/_sandbox/requests", params={"upstream": u}).json()["total"]
+                     for u in ("mempool", "esplora", "whale_alert"))
+        calls = control.get("/_sandbox/chain").json()["calls"]
+        return others + sum(n for key, n in calls.items() if ":account." in key)
+
+    yield count
     control.close()
 
 

@@ -2,6 +2,7 @@
 mines new blocks on top of it from that block's real transactions, with the values a test asks for."""
 
 import hashlib
+from collections import Counter
 from typing import Any
 
 from sandbox.fixtures import load_json
@@ -21,6 +22,9 @@ class ChainState:
         self.recorded = recorded
         self.head = int(recorded["number"], 16)
         self.blocks: dict[int, dict[str, Any]] = {self.head: recorded}
+        # Calls per explorer listener, module and action: every call shares one path (/v2/api), so the
+        # request counter cannot tell an address lookup from a block poll.
+        self.calls: Counter[str] = Counter()
 
     def block(self, number: int) -> dict[str, Any] | None:
         """Block `number` as eth_getBlockByNumber returns it (full transactions), or None."""

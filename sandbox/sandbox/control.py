@@ -113,7 +113,7 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
 
     @app.get("/_sandbox/chain")
     async def chain_head() -> Response:
-        return json_response({"head": sandbox.chain.head})
+        return json_response({"head": sandbox.chain.head, "calls": dict(sorted(sandbox.chain.calls.items()))})
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

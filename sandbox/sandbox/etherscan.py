@@ -84,12 +84,14 @@ def create_app(history: History, *, chain: ChainState, path_chain_id: bool = Fal
         @app.get("/v2/network/mainnet/evm/{chain_id}/etherscan/api")
         async def routescan(chain_id: str, request: Request) -> Response:
             query = dict(request.query_params)
+            chain.calls[f"etherscan_fallback:{query.get('module')}.{query.get('action')}"] += 1
             return json_response(answer(_int(chain_id, -1), query, chain, keyed_chains=False))
         return app
 
     @app.get("/v2/api")
     async def etherscan(request: Request) -> Response:
         query = dict(request.query_params)
+        chain.calls[f"etherscan:{query.get('module')}.{query.get('action')}"] += 1
         if not query.get("apikey"):
             return json_response(load_json(ERRORS)["missing_or_invalid_api_key"])
         return json_response(answer(_int(query.get("chainid"), -1), query, chain, keyed_chains=True))
