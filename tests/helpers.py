@@ -31,7 +31,7 @@ SUITE_ENV = {
     "CHAIN_BREAKER_THRESHOLD": "1000",
     "CHAIN_BUDGETS": json.dumps({"etherscan": 100_000, "routescan": 100_000, "mempool": 100_000, "esplora": 100_000,
                                  "whale_alert": 100_000}),
-    "CHAIN_POLL_SECONDS": "0.5",
+    "CHAIN_POLL_SECONDS": "1",
     "CHAIN_LEASE_TTL_SECONDS": "4",
     "CHAIN_LEASE_RENEW_SECONDS": "1",
 }
