@@ -295,7 +295,7 @@ async def test_a_mined_whale_transfer_is_one_alert_in_rest_nats_and_websocket(su
         while (orjson.loads(await ws.recv())).get("type") != "subscribed":
             pass
         mined = httpx.post(suite.url("sandbox") + "/_sandbox/chain/blocks", json={"transfers": [
-            {"value_wei": above, "from": BINANCE_WALLET}, {"value_wei": below}]}).raise_for_status().json()
+            {"value": above, "from": BINANCE_WALLET}, {"value": below}]}).raise_for_status().json()
         hashes = set(mined["transactions"])
         alerts = await wait_for_alert(client, hashes)
         update = await asyncio.wait_for(_next_whale(ws), 10)
@@ -330,6 +330,26 @@ def _checked(contract):
         await response.aread()
         contract.check(response)
     return hook
+
+
+async def test_a_mined_bitcoin_whale_is_valued_at_market_svcs_btc_price(suite, api):
+    price = Decimal(str(api.get("/api/price/BTC").json()["price"]))  # market-svc's consensus on the sandbox
+    paid = int(Decimal(2_000_000) / price * 10**8)  # about 2 million USD, in satoshis
+    mined = httpx.post(suite.url("sandbox") + "/_sandbox/chain/blocks", json={"chain": "bitcoin", "transfers": [
+        {"value": paid, "to": "1JJ1ea6rHMrqtHw3oMVWgbenQWxNnqJTSX"}]}).raise_for_status().json()
+    async with httpx.AsyncClient(base_url=suite.url("traefik"), timeout=30) as client:
+        alerts = await wait_for_alert(client, set(mined["transactions"]))
+    recorded_tx = recorded("esplora/api_address_bc1qvhyk_txs_mempool_space_2021-03.json")[0]
+    change_free = [o["value"] for o in recorded_tx["vout"]]  # neither output goes back to an input
+    sats = paid + sum(change_free) - max(change_free)  # the largest output was set to `paid`
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert["chain"] == "bitcoin" and alert["token"] == "BTC" and alert["hash"] == mined["transactions"][0]
+    assert alert["amount"] == float(Decimal(sats) / Decimal(10) ** 8) and alert["price_usd"] == float(price)
+    assert alert["usd_value"] == float((Decimal(sats) / Decimal(10) ** 8 * price).quantize(Decimal("0.01")))
+    assert alert["to_owner"] == "Bitfinex" and alert["type"] == "exchange_inflow"  # a labelled Bitfinex wallet
+    assert alert["from_address"] == recorded_tx["vin"][0]["prevout"]["scriptpubkey_address"]
+    assert alert["block"] == mined["number"] and alert["timestamp"] == mined["timestamp"] * 1000
 
 
 def test_whale_alerts_filter_by_min_value_and_chain(api):

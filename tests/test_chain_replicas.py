@@ -41,10 +41,15 @@ def wait_for(condition, timeout: float) -> None:
     raise AssertionError(f"not within {timeout}s")
 
 
+def scanning(stack, names=REPLICAS) -> list[str]:
+    """Every chain each replica scans, all together (a chain twice means two pollers)."""
+    return sorted(chain for name in names for chain in health(stack, name)["scanning"])
+
+
 async def test_two_replicas_scan_once_and_publish_each_alert_once(replicas):
-    wait_for(lambda: sum(len(health(replicas, n)["scanning"]) for n in REPLICAS) == 1, 20)
-    scanners = [n for n in REPLICAS if health(replicas, n)["scanning"] == ["ethereum"]]
-    assert len(scanners) == 1  # one poller for the deployment
+    # The first replica up takes both chains and gives one back when the second joins.
+    wait_for(lambda: [len(health(replicas, n)["scanning"]) for n in REPLICAS] == [1, 1], 20)
+    assert scanning(replicas) == ["bitcoin", "ethereum"]  # one poller per chain for the deployment
     price = Decimal(str(next(r for r in recorded("coingecko/coins_markets_usd_per100_page1.json")
                              if r["id"] == "ethereum")["current_price"]))
     nc = await nats.connect(replicas.url("nats"))
@@ -55,7 +60,7 @@ async def test_two_replicas_scan_once_and_publish_each_alert_once(replicas):
 
     await nc.subscribe("chain.whale.>", cb=on_message)
     mined = httpx.post(replicas.url("sandbox") + "/_sandbox/chain/blocks", json={"transfers": [
-        {"value_wei": int(Decimal(3_000_000) / price * 10**18)}]}).raise_for_status().json()
+        {"value": int(Decimal(3_000_000) / price * 10**18)}]}).raise_for_status().json()
     hashes = set(mined["transactions"])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(m["hash"] in hashes for m in seen):
@@ -69,15 +74,14 @@ async def test_two_replicas_scan_once_and_publish_each_alert_once(replicas):
     assert sum(health(replicas, n)["alerts_found"] for n in REPLICAS) == 1
 
 
-def test_the_other_replica_takes_over_a_dead_scanner(replicas):
-    wait_for(lambda: sum(len(health(replicas, n)["scanning"]) for n in REPLICAS) == 1, 20)
-    scanner = next(n for n in REPLICAS if health(replicas, n)["scanning"])
-    other = next(n for n in REPLICAS if n != scanner)
-    replicas.kill(scanner)
+def test_the_other_replica_takes_over_a_dead_scanners_chain(replicas):
+    wait_for(lambda: scanning(replicas) == ["bitcoin", "ethereum"], 20)
+    replicas.kill("chain")
     try:
-        wait_for(lambda: health(replicas, other)["scanning"] == ["ethereum"], 15)
+        wait_for(lambda: scanning(replicas, ("chain-1",)) == ["bitcoin", "ethereum"], 15)
     finally:
-        replicas.start(scanner)
+        replicas.start("chain")
+    wait_for(lambda: scanning(replicas) == ["bitcoin", "ethereum"], 20)  # shared again, each chain once
 
 
 def test_with_a_whale_alert_key_the_recorded_transactions_are_the_alerts_with_owners(replicas):

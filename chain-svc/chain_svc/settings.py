@@ -33,7 +33,7 @@ class ChainSettings(CommonSettings):
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     # The whale detector: chains it scans, how often, and the USD value from which a transfer is kept.
-    whale_chains: list[str] = ["ethereum"]
+    whale_chains: list[str] = ["ethereum", "bitcoin"]
     whale_min_usd: float = 500_000.0
     poll_seconds: float = 12.0
     max_blocks_per_poll: int = 5

@@ -28,16 +28,17 @@ class FaultIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    """One transfer of a block to mine: its value in wei, and optionally its two ends."""
+    """One transfer of a block to mine: its value in the chain's base unit (wei, satoshis), optionally its ends."""
 
-    value_wei: int = Field(ge=0, lt=2**256)
-    sender: str | None = Field(None, alias="from", pattern=r"^0x[0-9a-fA-F]{40}$")
-    to: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    value: int = Field(ge=0, lt=2**256)
+    sender: str | None = Field(None, alias="from", min_length=1, max_length=100)
+    to: str | None = Field(None, min_length=1, max_length=100)
 
 
 class BlockIn(BaseModel):
-    """A block to mine on the sandbox's Ethereum chain."""
+    """A block to mine on the sandbox's Ethereum or Bitcoin chain."""
 
+    chain: Literal["ethereum", "bitcoin"] = "ethereum"
     transfers: list[TransferIn] = Field(min_length=1)
 
 
@@ -101,9 +102,11 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
 
     @app.post("/_sandbox/chain/blocks", status_code=201)
     async def mine(block: BlockIn) -> Response:
-        transfers = [{"value_wei": t.value_wei, **({"from": t.sender} if t.sender else {}),
-                      **({"to": t.to} if t.to else {})} for t in block.transfers]
+        transfers = [{"value": t.value, **({"from": t.sender} if t.sender else {}), **({"to": t.to} if t.to else {})}
+                     for t in block.transfers]
         try:
+            if block.chain == "bitcoin":
+                return json_response(sandbox.bitcoin.mine(transfers, int(time.time())), status_code=201)
             mined = sandbox.chain.mine(transfers, int(time.time()))
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
@@ -113,7 +116,8 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
 
     @app.get("/_sandbox/chain")
     async def chain_head() -> Response:
-        return json_response({"head": sandbox.chain.head, "calls": dict(sorted(sandbox.chain.calls.items()))})
+        return json_response({"head": sandbox.chain.head, "bitcoin_head": sandbox.bitcoin.head,
+                              "calls": dict(sorted(sandbox.chain.calls.items()))})
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

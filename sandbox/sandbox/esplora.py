@@ -1,9 +1,11 @@
 """mempool.space and Blockstream Esplora (one REST API, under /api): an address's transactions from the
-recording (the recorded address's 2 confirmed transactions; any other address has none)."""
+recording (the recorded address's 2 confirmed transactions; any other address has none), and the blocks of
+the sandbox's Bitcoin chain (see chainstate)."""
 
 from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, Response
 
+from sandbox.chainstate import BitcoinChain
 from sandbox.fixtures import load_json
 from sandbox.history import History
 from sandbox.responses import json_response
@@ -13,9 +15,26 @@ ADDRESS_TXS = {
 UNCONFIRMED_TX = "mempool/api_tx_unconfirmed.json"
 
 
-def create_app(history: History) -> FastAPI:
+def create_app(history: History, *, chain: BitcoinChain) -> FastAPI:
     """The Esplora API app (mempool.space and Blockstream answer the same)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/api/blocks/tip/height")
+    async def tip_height() -> Response:
+        return PlainTextResponse(str(chain.head))
+
+    @app.get("/api/blocks/{start_height}")
+    async def blocks(start_height: int) -> Response:
+        """Up to 10 block summaries from `start_height` down, as Esplora pages them."""
+        found = [chain.summary(h) for h in range(start_height, start_height - 10, -1)]
+        return json_response([b for b in found if b is not None])
+
+    @app.get("/api/block/{block_id}/txs/{start_index}")
+    async def block_txs(block_id: str, start_index: int) -> Response:
+        txs = chain.txs(block_id)
+        if txs is None:
+            return PlainTextResponse("Block not found", status_code=404)
+        return json_response(txs[start_index:start_index + 25])
 
     def recorded(address: str) -> list:
         name = ADDRESS_TXS.get(address)

@@ -8,6 +8,7 @@ from dm_shared.errors import UpstreamBadResponseError
 from dm_shared.guard import Guard
 from dm_shared.upstream import Upstream, UpstreamClient
 
+from chain_svc.domain.blocks import BlockTransfer
 from chain_svc.domain.chains import Chain
 from chain_svc.domain.types import Transaction
 from chain_svc.domain.units import plain, to_coin
@@ -39,6 +40,22 @@ def to_transaction(tx: dict[str, Any], chain: Chain, address: str) -> Transactio
         value_exact=plain(value), token=chain.coin, kind="native", direction=direction,
         status="success" if confirmed else "pending", gas_used=None, gas_price=None,
         fee=float(to_coin(tx.get("fee", 0), chain.decimals)))
+
+
+def to_block_transfer(tx: dict[str, Any]) -> BlockTransfer:
+    """A block's transaction as a transfer: from its first input's address to its largest output paid to an
+    address that is not an input (change goes back to an input), the amount all such outputs together."""
+    if any(v.get("is_coinbase") for v in tx["vin"]):
+        paid = [o for o in tx["vout"] if o.get("scriptpubkey_address")]
+        biggest = max(paid, key=lambda o: o["value"], default=None)
+        return BlockTransfer(hash=tx["txid"], sender="coinbase", units=sum(o["value"] for o in paid),
+                             to=biggest["scriptpubkey_address"] if biggest else None)
+    inputs = [v["prevout"].get("scriptpubkey_address") for v in tx["vin"] if v.get("prevout")]
+    paid = [o for o in tx["vout"] if o.get("scriptpubkey_address") not in (None, *inputs)]
+    biggest = max(paid, key=lambda o: o["value"], default=None)
+    return BlockTransfer(hash=tx["txid"], sender=next((a for a in inputs if a), "unknown"),
+                         to=biggest["scriptpubkey_address"] if biggest else None,
+                         units=sum(o["value"] for o in paid))
 
 
 class EsploraAdapter:
@@ -75,3 +92,22 @@ class EsploraAdapter:
             confirmed += page
         with reading(self.name, "address txs"):
             return [to_transaction(tx, chain, address) for tx in rows[:count]]
+
+    async def fetch_tip_height(self) -> int:
+        """The newest block's height (`/blocks/tip/height`, a bare number)."""
+        height = await self._client.get_json(self.upstream, "/blocks/tip/height")
+        with reading(self.name, "tip height"):
+            return int(height)
+
+    async def fetch_block_info(self, height: int) -> tuple[str, int, int] | None:
+        """Block `height`'s id, time (unix ms) and transaction count (`/blocks/{height}`); None if not mined yet."""
+        blocks = await self._list(f"/blocks/{height}")
+        with reading(self.name, "blocks"):
+            found = next((b for b in blocks if int(b["height"]) == height), None)
+            return (str(found["id"]), int(found["timestamp"]) * 1000, int(found["tx_count"])) if found else None
+
+    async def fetch_block_page(self, block_id: str, start: int) -> list[BlockTransfer]:
+        """The block's transactions from index `start`, one page of 25 (`/block/{id}/txs/{start}`)."""
+        rows = await self._list(f"/block/{block_id}/txs/{start}")
+        with reading(self.name, "block txs"):
+            return [to_block_transfer(tx) for tx in rows]

@@ -2,7 +2,6 @@
 their transactions (the `proxy` module). Errors come as HTTP 200 with `status "0"`; they are read inside
 the guard (`check`), so "Max rate limit reached" pauses the explorer for every replica like a 429."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from dm_shared.adapter import reading
@@ -17,6 +16,7 @@ from dm_shared.errors import (
 from dm_shared.guard import Guard
 from dm_shared.upstream import Upstream, UpstreamClient
 
+from chain_svc.domain.blocks import Block, BlockTransfer
 from chain_svc.domain.chains import Chain
 from chain_svc.domain.types import Transaction
 from chain_svc.domain.units import plain, to_coin, to_gwei
@@ -25,25 +25,6 @@ from chain_svc.domain.units import plain, to_coin, to_gwei
 EMPTY_MESSAGES = ("no transactions found", "no records found")
 # Etherscan's per-second limit: one second is the pause it asks for.
 RATE_LIMIT_PAUSE = 1.0
-
-
-@dataclass(frozen=True)
-class BlockTransfer:
-    """A transaction of a block: who sent how much native coin (wei) to whom."""
-
-    hash: str
-    sender: str
-    to: str | None
-    wei: int
-
-
-@dataclass(frozen=True)
-class Block:
-    """A block and its transactions."""
-
-    number: int
-    timestamp: int
-    transfers: list[BlockTransfer]
 
 
 def check_answer(name: str, body: Any) -> None:
@@ -114,7 +95,7 @@ def to_token_transfer(row: dict[str, Any], chain: Chain, address: str) -> Transa
 def to_block(result: dict[str, Any]) -> Block:
     """An `eth_getBlockByNumber` result with full transactions."""
     return Block(number=int(result["number"], 16), timestamp=int(result["timestamp"], 16) * 1000, transfers=[
-        BlockTransfer(hash=tx["hash"], sender=tx["from"], to=tx.get("to"), wei=int(tx["value"], 16))
+        BlockTransfer(hash=tx["hash"], sender=tx["from"], to=tx.get("to"), units=int(tx["value"], 16))
         for tx in result["transactions"]])
 
 

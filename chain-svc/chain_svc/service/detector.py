@@ -1,5 +1,6 @@
 """The whale detector: one poller per chain for the whole deployment (a lease in NATS), reading each new
-block and keeping transfers worth at least `whale_min_usd` at market-svc's price. An alert is stored
+block (a Bitcoin block page by page, resuming where it stopped) and keeping transfers worth at least
+`whale_min_usd` at market-svc's price. An alert is stored
 first (unique by chain and hash) and published only when it was new, with a Nats-Msg-Id, so two
 replicas, a takeover or a rescan never publish it twice."""
 
@@ -11,12 +12,13 @@ from dm_shared.bus import Publisher
 from dm_shared.names import Provider
 from dm_shared.subjects import WHALES, whale_subject
 
-from chain_svc.adapters.etherscan import Block, BlockTransfer
+from chain_svc.domain.blocks import Block, BlockTransfer
 from chain_svc.domain.chains import CHAINS, Chain
 from chain_svc.domain.labels import Labels
 from chain_svc.domain.types import WhaleAlert
 from chain_svc.domain.units import to_coin
 from chain_svc.domain.whales import classify, labelled, usd
+from chain_svc.service.blocks import readers
 from chain_svc.service.messages import to_message
 from chain_svc.service.store import AlertStore
 from chain_svc.sources import Sources
@@ -28,9 +30,9 @@ def alerts_of(block: Block, chain: Chain, *, price: Decimal, min_usd: Decimal, l
     """The transfers of `block` worth `min_usd` or more at `price`, as alerts."""
     kept = []
     for transfer in block.transfers:
-        amount = to_coin(transfer.wei, chain.decimals)
+        amount = to_coin(transfer.units, chain.decimals)
         value = usd(amount, price)
-        if transfer.wei == 0 or value < min_usd:
+        if transfer.units == 0 or value < min_usd:
             continue
         kept.append(to_alert(transfer, block, chain, amount=amount, value=value, price=price, labels=labels))
     return kept
@@ -57,6 +59,7 @@ class Detector:
     def __init__(self, sources: Sources, store: AlertStore, publisher: Publisher, labels: Labels, *,
                  min_usd: float, poll_seconds: float, max_blocks: int):
         self.sources, self.store, self.publisher, self.labels = sources, store, publisher, labels
+        self._readers = readers(sources)
         self.min_usd, self.poll_seconds, self.max_blocks = Decimal(str(min_usd)), poll_seconds, max_blocks
         self._tasks: dict[str, asyncio.Task] = {}
         self.heads: dict[str, int] = {}
@@ -93,31 +96,33 @@ class Detector:
 
     async def scan(self, chain: Chain) -> None:
         """Read the blocks mined since the last scan (at most `max_blocks`) and keep their whales."""
-        head = await self._ask_evm(lambda a: a.fetch_block_number(chain))
+        reader = self._readers[chain.family]
+        head = await reader.head(chain)
         self.heads[chain.name] = head
-        last = await self.store.last_block(chain.name)
-        if last is None:  # first run: start from the newest block, do not scan history
+        cursor = await self.store.cursor(chain.name)
+        if cursor is None:  # first run: start from the newest block, do not scan history
             await self.store.scanned(chain.name, head - 1)
-            last = head - 1
+            cursor = (head - 1, 0)
+        last, start = cursor
         for number in range(last + 1, min(head, last + self.max_blocks) + 1):
-            block = await self._ask_evm(lambda a, n=number: a.fetch_block(chain, n))
-            if block is None:
-                return
-            if any(t.wei for t in block.transfers):
-                price, _ = await self.sources.market.price(chain.coin)
-                for alert in alerts_of(block, chain, price=price, min_usd=self.min_usd, labels=self.labels):
-                    await self._keep(alert)
+            while True:
+                read = await reader.page(chain, number, start)
+                if read is None:
+                    return
+                block, start = read
+                await self._keep_whales(block, chain)
+                if start is None:
+                    break
+                await self.store.progress(chain.name, number - 1, start)
+            start = 0
             await self.store.scanned(chain.name, number)
 
-    async def _ask_evm(self, call):
-        """The first EVM explorer that answers (Etherscan, then the fallback)."""
-        error: Exception | None = None
-        for adapter in self.sources.evm:
-            try:
-                return await call(adapter)
-            except Exception as exc:  # the next explorer is the remedy
-                error = exc
-        raise error
+    async def _keep_whales(self, block: Block, chain: Chain) -> None:
+        if not any(t.units for t in block.transfers):
+            return
+        price, _ = await self.sources.market.price(chain.coin)
+        for alert in alerts_of(block, chain, price=price, min_usd=self.min_usd, labels=self.labels):
+            await self._keep(alert)
 
     async def _keep(self, alert: WhaleAlert) -> None:
         if not await self.store.add(alert):

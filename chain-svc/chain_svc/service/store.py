@@ -43,11 +43,15 @@ class AlertStore:
         rows = self.alerts.find(query, {"_id": 0}).sort("timestamp", DESCENDING).limit(limit)
         return [WhaleAlert.model_validate(row) async for row in rows]
 
-    async def last_block(self, chain: str) -> int | None:
-        """The last block of `chain` whose transfers were scanned."""
+    async def cursor(self, chain: str) -> tuple[int, int] | None:
+        """The last block of `chain` scanned whole, and how far into the next one the scan got."""
         row = await self.cursors.find_one({"_id": chain})
-        return int(row["block"]) if row else None
+        return (int(row["block"]), int(row.get("index", 0))) if row else None
 
     async def scanned(self, chain: str, block: int) -> None:
-        """Remember that `block` of `chain` was scanned."""
-        await self.cursors.update_one({"_id": chain}, {"$set": {"block": block}}, upsert=True)
+        """Remember that `block` of `chain` was scanned whole."""
+        await self.cursors.update_one({"_id": chain}, {"$set": {"block": block, "index": 0}}, upsert=True)
+
+    async def progress(self, chain: str, last: int, index: int) -> None:
+        """Remember that the block after `last` was scanned up to transaction `index`."""
+        await self.cursors.update_one({"_id": chain}, {"$set": {"block": last, "index": index}}, upsert=True)

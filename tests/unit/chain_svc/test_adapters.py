@@ -15,6 +15,7 @@ from dm_shared.errors import (
     UpstreamUnavailableError,
 )
 
+from chain_svc.adapters.esplora import to_block_transfer as esplora_block_transfer
 from chain_svc.adapters.esplora import to_transaction as esplora_transaction
 from chain_svc.adapters.etherscan import check_answer, to_block, to_token_transfer, to_transaction
 from chain_svc.adapters.whale_alert import to_alert
@@ -79,7 +80,7 @@ def test_tokentx_rows_use_the_tokens_decimals():
 def test_a_recorded_block_has_its_25_transactions_in_wei():
     block = to_block(recorded("etherscan/v2_proxy_eth_getBlockByNumber_fulltx_chainid1.json")["result"])
     assert block.number == 9211896 and len(block.transfers) == 25 and block.timestamp == 0x5E101F6D * 1000
-    assert sum(t.wei for t in block.transfers) == sum(int(t["value"], 16) for t in recorded(
+    assert sum(t.units for t in block.transfers) == sum(int(t["value"], 16) for t in recorded(
         "etherscan/v2_proxy_eth_getBlockByNumber_fulltx_chainid1.json")["result"]["transactions"])
 
 
@@ -133,3 +134,12 @@ def test_every_shipped_label_names_its_source():
     assert rows and all(row["source"] for row in rows)
     assert default_labels().owner("ethereum", "0x3F5CE5FBFE3E9AF3971DD833D26BA9B5C936F0BE") == Owner("Binance",
                                                                                                         "exchange")
+
+
+def test_a_bitcoin_transaction_is_a_transfer_of_what_it_paid_away():
+    rows = recorded("esplora/api_address_bc1qvhyk_txs_mempool_space_2021-03.json")
+    paid = esplora_block_transfer(rows[0])  # three inputs, two outputs to other addresses
+    assert paid.sender == "bc1qvhykeqcpdzu0pdvy99xnh9ckhwzcfskct6h6l2" and paid.units == 2920 + 442557
+    assert paid.to == "bc1q93qyum5uf5pjyeaznfs8f3wmjveudn9wpjw5xr8dve33vgea3shs9jhvww"  # the larger output
+    to_itself = esplora_block_transfer(recorded("mempool/api_tx_unconfirmed.json"))  # pays its own input back
+    assert to_itself.units == 0 and to_itself.to is None
