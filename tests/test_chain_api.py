@@ -173,13 +173,15 @@ WHALE_BAD = {
 
 @pytest.fixture(scope="module")
 def calls_before(suite):
-    """Calls the sandbox counted that a request could have made: every call to mempool, Esplora and Whale
-    Alert, and the account calls of both EVM explorers (the whale scan keeps polling their proxy module)."""
+    """Calls the sandbox counted that a request could have made: address lookups on mempool and Esplora,
+    every call to Whale Alert, and the account calls of both EVM explorers (the whale scan keeps polling
+    the EVM explorers' proxy module and the Bitcoin explorers' blocks)."""
     control = httpx.Client(base_url=suite.url("sandbox"), timeout=10)
 
     def count() -> int:
-        others = sum(control.get("/_sandbox/requests", params={"upstream": u}).json()["total"]
-                     for u in ("mempool", "esplora", "whale_alert"))
+        others = sum(control.get("/_sandbox/requests", params={"upstream": upstream, "path": path}).json()["total"]
+                     for upstream, path in (("mempool", "/api/address"), ("esplora", "/api/address"),
+                                            ("whale_alert", "/")))
         calls = control.get("/_sandbox/chain").json()["calls"]
         return others + sum(n for key, n in calls.items() if ":account." in key)
 
