@@ -260,10 +260,9 @@ def test_mempool_failing_falls_back_to_esplora(api, sandbox, fault, code):
     assert body["count"] == 2
 
 
-def coingecko_price(coin_id: str) -> Decimal:
-    """The USD price the sandbox serves for a coin (its recorded CoinGecko markets page, through market-svc)."""
-    row = next(r for r in recorded("coingecko/coins_markets_usd_per100_page1.json") if r["id"] == coin_id)
-    return Decimal(str(row["current_price"]))
+def market_price(api, symbol: str) -> Decimal:
+    """The USD price market-svc gives for a coin: every sandbox venue quotes the close of the hour in progress."""
+    return Decimal(str(api.get(f"/api/price/{symbol}").json()["price"]))
 
 
 async def wait_for_alert(client: httpx.AsyncClient, hashes: set[str], timeout: float = 20) -> list[dict]:
@@ -278,8 +277,8 @@ async def wait_for_alert(client: httpx.AsyncClient, hashes: set[str], timeout: f
     raise AssertionError("no alert within the time")
 
 
-async def test_a_mined_whale_transfer_is_one_alert_in_rest_nats_and_websocket(suite, contract):
-    price = coingecko_price("ethereum")
+async def test_a_mined_whale_transfer_is_one_alert_in_rest_nats_and_websocket(suite, contract, api):
+    price = market_price(api, "ETH")
     threshold = Decimal("500000")  # CHAIN_WHALE_MIN_USD's default
     above = int(threshold * 2 / price * 10**18)  # twice the threshold, in wei
     below = int(threshold / 2 / price * 10**18)
@@ -335,7 +334,7 @@ def _checked(contract):
 
 
 async def test_a_mined_bitcoin_whale_is_valued_at_market_svcs_btc_price(suite, api):
-    price = Decimal(str(api.get("/api/price/BTC").json()["price"]))  # market-svc's consensus on the sandbox
+    price = market_price(api, "BTC")
     paid = int(Decimal(2_000_000) / price * 10**8)  # about 2 million USD, in satoshis
     mined = httpx.post(suite.url("sandbox") + "/_sandbox/chain/blocks", json={"chain": "bitcoin", "transfers": [
         {"value": paid, "to": "1JJ1ea6rHMrqtHw3oMVWgbenQWxNnqJTSX"}]}).raise_for_status().json()

@@ -50,8 +50,7 @@ async def test_two_replicas_scan_once_and_publish_each_alert_once(replicas):
     # The first replica up takes both chains and gives one back when the second joins.
     wait_for(lambda: [len(health(replicas, n)["scanning"]) for n in REPLICAS] == [1, 1], 20)
     assert scanning(replicas) == ["bitcoin", "ethereum"]  # one poller per chain for the deployment
-    price = Decimal(str(next(r for r in recorded("coingecko/coins_markets_usd_per100_page1.json")
-                             if r["id"] == "ethereum")["current_price"]))
+    price = Decimal(str(httpx.get(f"{replicas.url('market')}/v1/price/ETH", timeout=30).json()["price"]))
     nc = await nats.connect(replicas.url("nats"))
     seen: list[dict] = []
 
