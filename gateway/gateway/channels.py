@@ -41,6 +41,9 @@ class Channel(BaseModel):
     delivery: Delivery = "latest"
     fields: tuple[str, ...]
     replay: bool = False
+    # The service whose `GET /v1/streams` lists the keys it publishes: a key it does not list is refused
+    # with the ones it does. None: any well-formed key is accepted.
+    listed_by: str | None = None
 
     @property
     def keys_field(self) -> str | None:
@@ -78,10 +81,10 @@ class Channel(BaseModel):
 
 
 CHANNELS: tuple[Channel, ...] = (
-    Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest",
+    Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest", listed_by="stream",
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
-            fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+            listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
     Channel(name="whales", subject=whale_subject("{key}"), key="chain", delivery="ordered", replay=True,
             fields=("id", "chain", "hash", "timestamp", "from", "to", "from_address", "to_address", "from_owner",
                     "to_owner", "amount", "token", "usd_value", "price_usd", "transfer_type", "block", "source",

@@ -81,7 +81,7 @@ class ApiProxy:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
             if scope["method"] != "GET":
-                status, body, headers = _error(MethodNotAllowedError(details={"allowed": ["GET"]}))
+                status, body, headers = _error(MethodNotAllowedError(["GET"]))
             else:
                 path, query = scope["path"], route.canonical_query(scope["query_string"])
                 key = f"{path}?{query}"

@@ -11,6 +11,7 @@ from dm_shared.errors import (
     UpstreamError,
     UpstreamPlanError,
     UpstreamRateLimitedError,
+    UpstreamRefusedError,
     UpstreamUnavailableError,
 )
 from dm_shared.guard import Guard
@@ -50,8 +51,8 @@ def check_answer(name: str, body: Any) -> None:
     if "upgrade" in lowered or "not supported for this chain" in lowered:
         raise UpstreamPlanError(f"{name}'s plan does not cover this: {text}", details={**where, "status": 402})
     if "api key" in lowered:
-        raise UpstreamError(f"{name} refused the API key: {text}", details={**where, "status": 401})
-    raise UpstreamError(f"{name} answered NOTOK: {text}", details={**where, "status": 400})
+        raise UpstreamRefusedError(f"{name} refused the API key: {text}", details={**where, "status": 401})
+    raise UpstreamRefusedError(f"{name} answered NOTOK: {text}", details={**where, "status": 400})
 
 
 def _status(row: dict[str, Any]) -> str:

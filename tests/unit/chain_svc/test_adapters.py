@@ -9,9 +9,9 @@ import pytest
 
 from dm_shared.errors import (
     UpstreamBadResponseError,
-    UpstreamError,
     UpstreamPlanError,
     UpstreamRateLimitedError,
+    UpstreamRefusedError,
     UpstreamUnavailableError,
 )
 
@@ -39,8 +39,8 @@ ERRORS = recorded("etherscan/errors_docs_example.json")
     (recorded("etherscan/v2_account_txlist_chainid56_bsc_NOTOK_free_tier.json"), UpstreamPlanError),
     (recorded("etherscan/v2_proxy_eth_getBlockByNumber_chainid56_NOTOK_temporarily_unavailable.json"),
      UpstreamUnavailableError),
-    (ERRORS["invalid_api_key"], UpstreamError),
-    (ERRORS["unsupported_chain"], UpstreamError),
+    (ERRORS["invalid_api_key"], UpstreamRefusedError),
+    (ERRORS["unsupported_chain"], UpstreamRefusedError),
     (["not", "an", "object"], UpstreamBadResponseError),
 ], ids=["rate-limit", "bsc-free-tier", "temporarily-unavailable", "invalid-key", "unsupported-chain", "not-object"])
 def test_etherscan_error_answers_become_the_suites_errors(body, error):
