@@ -12,6 +12,8 @@ import orjson
 import pytest
 import websockets
 
+from devstack.catalogue import sandbox_url
+
 from helpers import recorded
 
 ETH_ADDRESS = "0xA1E4380A3B1f749673E270229993eE55F35663b4"  # as Etherscan's checksum writes it
@@ -248,12 +250,23 @@ def test_both_evm_explorers_down_is_a_503_envelope_naming_each(api, sandbox):
         ("etherscan", "UPSTREAM_ERROR"), ("routescan", "UPSTREAM_UNAVAILABLE")]
 
 
+# nginx's standard 429 page: mempool.space answers a rate limit with an HTML page (no recording of its exact
+# page exists), so the status alone must say it.
+NGINX_429 = ("<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many "
+             "Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
 @pytest.mark.parametrize("fault, code", [({"mode": "refuse"}, "UPSTREAM_UNAVAILABLE"),
                                          ({"mode": "rate_limit", "retry_after": 1}, "UPSTREAM_RATE_LIMITED"),
+                                         ({"mode": "rate_limit", "retry_after": 1, "body": NGINX_429,
+                                           "content_type": "text/html"}, "UPSTREAM_RATE_LIMITED"),
                                          ({"mode": "status", "status": 502}, "UPSTREAM_ERROR")],
-                         ids=["down", "429", "502"])
-def test_mempool_failing_falls_back_to_esplora(api, sandbox, fault, code):
+                         ids=["down", "429", "429-html", "502"])
+def test_mempool_failing_falls_back_to_esplora(api, sandbox, suite, fault, code):
     sandbox.fault("mempool", **fault)
+    if "content_type" in fault:  # what mempool's stand-in now answers: an HTML page, not JSON
+        page = httpx.get(f"{sandbox_url(suite, 'mempool')}/api/address/{BTC_ADDRESS}/txs", timeout=10)
+        assert page.status_code == 429 and page.headers["content-type"] == "text/html" and page.text == NGINX_429
     body = history(api, BTC_ADDRESS, limit=next(_limits)).json()
     assert body["source"] == "esplora" and body["provenance"]["fallback"] is True
     assert [(f["source"], f["code"]) for f in body["provenance"]["failed"]] == [("mempool", code)]

@@ -25,6 +25,8 @@ class FaultIn(BaseModel):
     times: int | None = Field(None, ge=1)
     # JSON answered by status and rate_limit faults instead of the sandbox's error object.
     body: Any = None
+    # With a text `body`: that text under this content type (e.g. text/html), not JSON.
+    content_type: str | None = Field(None, max_length=100)
 
 
 class TransferIn(BaseModel):

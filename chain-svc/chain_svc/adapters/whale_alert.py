@@ -16,8 +16,8 @@ from chain_svc.domain.whales import classify, labelled
 KEY_SETTING = "CHAIN_WHALE_ALERT_API_KEY"
 # Whale Alert's own transaction types that are not plain transfers.
 _OWN_TYPES = {"mint": "mint", "burn": "burn"}
-# Whale Alert writes Ethereum-family addresses without 0x.
-_HEX_CHAINS = {"ethereum", "tron_evm", "polygon", "bsc"}
+# Whale Alert writes Ethereum addresses without 0x.
+_HEX_CHAINS = {"ethereum", "polygon"}
 
 
 def _address(chain: str, end: dict[str, Any]) -> str:
