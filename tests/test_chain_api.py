@@ -366,6 +366,20 @@ async def test_a_mined_bitcoin_whale_is_valued_at_market_svcs_btc_price(suite, a
     assert alert["block"] == mined["number"] and alert["timestamp"] == mined["timestamp"] * 1000
 
 
+async def test_a_block_read_that_fails_is_read_again_and_its_whale_not_lost(suite, api, sandbox):
+    price = market_price(api, "BTC")
+    sandbox.reset_counts()
+    for upstream in ("mempool", "esplora"):  # both Bitcoin explorers fail the block's page twice
+        sandbox.fault(upstream, mode="status", status=500, path="/api/block/", times=2)
+    mined = httpx.post(suite.url("sandbox") + "/_sandbox/chain/blocks", json={"chain": "bitcoin", "transfers": [
+        {"value": int(Decimal(3_000_000) / price * 10**8)}]}).raise_for_status().json()
+    async with httpx.AsyncClient(base_url=suite.url("traefik"), timeout=30) as client:
+        alerts = await wait_for_alert(client, set(mined["transactions"]))
+    assert len(alerts) == 1 and alerts[0]["block"] == mined["number"]
+    # Two rounds failed on both explorers, then mempool answered: the scan went back to the block, not past it.
+    assert sandbox.count("mempool", "/api/block/") == 3 and sandbox.count("esplora", "/api/block/") == 2
+
+
 def test_whale_alerts_filter_by_min_value_and_chain(api):
     everything = api.get("/api/blockchain/whale-alerts", params={"min_value": 0, "limit": 100}).json()
     assert everything["source"] == "detector" and everything["provenance"]["notes"]
