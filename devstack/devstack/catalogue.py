@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 6
+_CONTRACT_SANDBOX_SPAN = 16
 
 
 @dataclass(frozen=True)
@@ -128,18 +128,18 @@ def uvicorn_service(
     port: int,
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
-    links: Mapping[str, str] | None = None,
+    peers: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
     `upstreams` maps an env var to (sandbox upstream, path suffix); in offline mode the var
     points at that sandbox listener, otherwise the service keeps its own default. A suffix
     starting with `ws:` asks for the listener's websocket URL (`ws://host:port` + the rest).
-    `links` maps an env var to another service of the suite it calls (chain-svc asks market-svc
-    for prices): the var is that service's URL, and the service starts after it.
+    `peers` maps an env var to another service of the suite it calls (`AI_MARKET_URL`: market), which
+    then starts first; a peer the stack does not run leaves the variable to the service's default.
     """
     upstreams = dict(upstreams or {})
-    links = dict(links or {})
+    peers = dict(peers or {})
 
     def url(stack: Stack, upstream: str, suffix: str) -> str:
         base = sandbox_url(stack, upstream)
@@ -148,10 +148,10 @@ def uvicorn_service(
         return base + suffix
 
     def env(stack: Stack) -> dict[str, str]:
-        linked = {var: stack.url(service) for var, service in links.items() if service in stack.components}
+        found = {var: stack.url(peer) for var, peer in peers.items() if peer in stack.components}
         if not stack.offline:
-            return linked
-        return {**linked, **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
+            return found
+        return {**found, **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -159,7 +159,7 @@ def uvicorn_service(
         command=lambda stack: _uvicorn(stack, package, name),
         ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
         env=env,
-        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *links.values()),
+        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *peers.values()),
         service=True,
         gateway_var=gateway_var,
         start_timeout=60.0,
@@ -240,8 +240,8 @@ SANDBOX = Component(
     offline_only=True,
 )
 
-# name -> (package, default port, gateway variable, upstream variables)
-_SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
+# name -> (package, default port, gateway variable, upstream variables[, peer services by variable])
+_SERVICE_SPECS: dict[str, tuple] = {
     "market": ("market_svc", 8101, "GATEWAY_MARKET_URL", {
         "MARKET_COINGECKO_URL": ("coingecko", "/api/v3"),
         "MARKET_BINANCE_URL": ("binance", ""),
@@ -252,29 +252,30 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
+    # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
+    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
     "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
         "CHAIN_ETHERSCAN_URL": ("etherscan", "/v2/api"),
         "CHAIN_EVM_FALLBACK_URL": ("etherscan_fallback", "/v2/network/mainnet/evm/{chainid}/etherscan/api"),
         "CHAIN_MEMPOOL_URL": ("mempool", "/api"),
         "CHAIN_ESPLORA_URL": ("esplora", "/api"),
         "CHAIN_WHALE_ALERT_URL": ("whale_alert", "/v1"),
-    }),
+    }, {"CHAIN_MARKET_URL": "market"}),
 }
-# name -> {env var: the suite service it calls}
-_SERVICE_LINKS: dict[str, dict[str, str]] = {"chain": {"CHAIN_MARKET_URL": "market"}}
 
 SERVICES = tuple(
-    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams, links=_SERVICE_LINKS.get(name))
-    for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
+    uvicorn_service(name, spec[0], port=spec[1], gateway_var=spec[2], upstreams=spec[3],
+                    peers=spec[4] if len(spec) > 4 else None)
+    for name, spec in _SERVICE_SPECS.items()
 )
 
 
 def replica(name: str, index: int) -> Component:
     """Another instance of service `name` (`name-index`, default port + 10 * index), e.g. to test
     how replicas share budgets and leases; the gateway keeps talking to the first."""
-    package, port, _, upstreams = _SERVICE_SPECS[name]
+    package, port, _, upstreams, *peers = _SERVICE_SPECS[name]
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
-                           links=_SERVICE_LINKS.get(name))
+                           peers=peers[0] if peers else None)
 
 GATEWAY = Component(
     name="gateway",

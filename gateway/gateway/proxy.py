@@ -10,7 +10,14 @@ from dm_shared.cache import Entry
 from dm_shared.clock import now_ms
 from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body
-from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
+from dm_shared.errors import (
+    ApiError,
+    GatewayTimeoutError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+)
 from dm_shared.logs import request_id
 
 from gateway.registry import ROUTER, Route
@@ -23,6 +30,31 @@ _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
 _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
 _AGE_ZERO = (b"age", b"0")
+# Query parameters a route does not take are ignored, and named here.
+_IGNORED = b"x-ignored-params"
+# Bodies forwarded to a route that takes one (POST /api/ai/predict); bigger ones are refused unread.
+MAX_BODY_BYTES = 65_536
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, or PAYLOAD_TOO_LARGE as soon as it (or its declared length) passes `limit`."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and not value.isdigit():
+            raise ValidationFailedError("Content-Length is not a number")
+        if name == b"content-length" and int(value) > limit:
+            raise PayloadTooLargeError(details={"max_bytes": limit})
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationFailedError("The client went away before sending its body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(details={"max_bytes": limit})
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _serve_stale(exc: Exception) -> bool:
@@ -80,14 +112,17 @@ class ApiProxy:
             if preflight:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
-            if scope["method"] != "GET":
-                status, body, headers = _error(MethodNotAllowedError(["GET"]))
+            if scope["method"] not in route.methods:
+                status, body, headers = _error(MethodNotAllowedError(list(route.methods)))
+            elif scope["method"] != "GET":
+                status, body, headers = await self._forward(route, scope, receive)
             else:
-                path, query = scope["path"], route.canonical_query(scope["query_string"])
-                key = f"{path}?{query}"
+                target, query, key = route.resolve(scope["path"], scope["query_string"])
                 answer = self._hot(route, key)
-                status, body, headers = answer or await self._serve(
-                    route, route.target_for(path), query, key, scope["dm.request_id"])
+                status, body, headers = answer or await self._serve(route, target, query, key, scope["dm.request_id"])
+            ignored = route.ignored(scope["query_string"])
+            if ignored is not None:
+                headers = [*headers, (_IGNORED, ignored)]
             await send({"type": "http.response.start", "status": status,
                         "headers": _response_headers(body, headers, edge_headers)})
             await send({"type": "http.response.body", "body": body})
@@ -104,12 +139,15 @@ class ApiProxy:
         if route is None:
             return None
         started = time.perf_counter()
-        answer = self._hot(route, f"{scope['path']}?{route.canonical_query(scope['query_string'])}")
+        answer = self._hot(route, route.resolve(scope["path"], scope["query_string"])[2])
         if answer is None:
             return None
         scope["dm.route"] = route.path
         edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
         status, body, headers = answer
+        ignored = route.ignored(scope["query_string"])
+        if ignored is not None:
+            headers = [*headers, (_IGNORED, ignored)]
         self.edge.record(scope, status, started)
         return body, _response_headers(body, headers, edge_headers)
 
@@ -120,6 +158,25 @@ class ApiProxy:
         if entry is None:
             return None
         return _from_cache(entry, now, stale=False)
+
+    async def _forward(self, route: Route, scope: Scope,
+                       receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """A request with a body to the owning service, uncached; its answer as the service gave it."""
+        rid = scope["dm.request_id"]
+        token = request_id.set(rid)
+        try:
+            body = await read_body(scope, receive)
+            content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
+            response = await self.state.services.send(
+                ROUTER.owner[route], scope["method"], route.target_for(scope["path"]),
+                route.canonical_query(scope["query_string"]), body=body, content_type=content_type, request_id=rid)
+        except ApiError as exc:
+            return _error(exc)
+        finally:
+            request_id.reset(token)
+        if response.status_code != 200:
+            return _passthrough(ServiceResponse(response.status_code, response.content, dict(response.headers)))
+        return 200, response.content, []
 
     async def _serve(self, route: Route, target: str, query: str, key: str,
                      rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

@@ -44,3 +44,13 @@ WHALES = Stream("CHAIN_WHALES", ("chain.whale.>",))
 STREAM_LEASES = "stream_leases"
 # chain-svc: one block poller per chain for the whole deployment.
 CHAIN_LEASES = "chain_leases"
+
+
+def signal_subject(token: str) -> str:
+    """`ai.signal.<BASE-QUOTE>`: ai-svc's trading signals, kept in the AI_SIGNALS stream."""
+    return f"ai.signal.{token}"
+
+
+AI_SIGNALS = Stream("AI_SIGNALS", ("ai.signal.>",))
+# One ai-svc replica generates signals and records their outcomes at a time.
+AI_LEASES = "ai_leases"
