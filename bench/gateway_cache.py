@@ -37,12 +37,14 @@ def pin(pid: int, core: int) -> None:
     subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, capture_output=True)
 
 
-def wrk(url: str, seconds: int, connections: int, pid: int | None = None, key: str | None = None) -> dict[str, float]:
-    """requests/s, latency percentiles (ms) and the server's CPU µs per request from one wrk run on core 1."""
+def wrk(url: str, seconds: int, connections: int, pid: int | None = None, key: str | None = None,
+        script: str | None = None) -> dict[str, float]:
+    """requests/s, latency percentiles (ms) and the server's CPU µs per request from one wrk run on core 1
+    (`key`: an API key sent with each request; `script`: a wrk Lua script file that writes each request)."""
     cpu_before = cpu_seconds(pid) if pid else 0.0
-    header = ["-H", f"X-API-Key: {key}"] if key else []
+    extra = (["-H", f"X-API-Key: {key}"] if key else []) + (["-s", script] if script else [])
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-                          *header, url], check=True, capture_output=True, text=True).stdout
+                          *extra, url], check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     percentiles = {}
     for label, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):

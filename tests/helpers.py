@@ -26,7 +26,7 @@ KEYS_REFRESH = 1.0  # the gateway's default GATEWAY_KEYS_REFRESH_SECONDS
 # test's calls and injected failures never pause an upstream for the next test (the breaker and the
 # budget have tests of their own).
 SUITE_ENV = {
-    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2}),
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2, "chain": 2}),
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
@@ -35,6 +35,15 @@ SUITE_ENV = {
     # Every test shares one client address: the edge's per-address limit has tests of its own (test_edge).
     "GATEWAY_RATE_ANONYMOUS": "1000000/minute",
     "LOG_LEVEL": "INFO",
+    # chain-svc: Etherscan keyed (the sandbox takes any key), quick scans, no pause between tests.
+    "CHAIN_ETHERSCAN_API_KEY": "sandbox-key",
+    "CHAIN_UPSTREAM_TIMEOUT": "1.5",
+    "CHAIN_BREAKER_THRESHOLD": "1000",
+    "CHAIN_BUDGETS": json.dumps({"etherscan": 100_000, "routescan": 100_000, "mempool": 100_000, "esplora": 100_000,
+                                 "whale_alert": 100_000}),
+    "CHAIN_POLL_SECONDS": "1",
+    "CHAIN_LEASE_TTL_SECONDS": "4",
+    "CHAIN_LEASE_RENEW_SECONDS": "1",
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
     "AI_NEWS_URL": "none",

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 6
+_CONTRACT_SANDBOX_SPAN = 16
 
 
 @dataclass(frozen=True)
@@ -257,6 +257,13 @@ _SERVICE_SPECS: dict[str, tuple] = {
     }),
     # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
     "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
+    "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
+        "CHAIN_ETHERSCAN_URL": ("etherscan", "/v2/api"),
+        "CHAIN_EVM_FALLBACK_URL": ("etherscan_fallback", "/v2/network/mainnet/evm/{chainid}/etherscan/api"),
+        "CHAIN_MEMPOOL_URL": ("mempool", "/api"),
+        "CHAIN_ESPLORA_URL": ("esplora", "/api"),
+        "CHAIN_WHALE_ALERT_URL": ("whale_alert", "/v1"),
+    }, {"CHAIN_MARKET_URL": "market"}),
 }
 
 SERVICES = tuple(

@@ -122,6 +122,11 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/derivatives/open-interest/{symbol}", "/v1/derivatives/open-interest/{symbol}", "market"),
     )),
     Service("stream", "http://127.0.0.1:8102"),
+    Service("chain", "http://127.0.0.1:8104", routes=(
+        Route("/api/blockchain/transactions/{address}", "/v1/transactions/{address}", "chain",
+              ("chain", "limit", "offset", "include")),
+        Route("/api/blockchain/whale-alerts", "/v1/whale-alerts", "chain", ("min_value", "chain", "limit")),
+    )),
     Service("ai", "http://127.0.0.1:8105", routes=(
         Route("/api/ai/signals", "/v1/signals", "ai_signals", ("symbol", "timeframe", "min_confidence", "limit")),
         Route("/api/ai/predict", "/v1/predict", None, methods=("POST",)),

@@ -1,6 +1,8 @@
 """Listener ports: one per upstream, at a fixed offset from the port base."""
 
-OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5}
+OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
+           # chain-svc's explorers (6-9 news-svc, 15 ai-svc)
+           "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

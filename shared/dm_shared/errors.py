@@ -5,7 +5,8 @@ handler per app renders them in spec 002's envelope.
 
     ApiError                      INTERNAL_ERROR             500
     ├── BadRequestError           BAD_REQUEST                400  a request HTTP itself cannot read
-    │   └── InvalidRangeError     INVALID_RANGE              400
+    │   ├── InvalidRangeError     INVALID_RANGE              400
+    │   └── InvalidAddressError   INVALID_ADDRESS            400  not an address of the chain asked
     ├── PayloadTooLargeError      PAYLOAD_TOO_LARGE          413
     ├── UriTooLongError           URI_TOO_LONG               414
     ├── HeadersTooLargeError      HEADERS_TOO_LARGE          431
@@ -23,6 +24,7 @@ handler per app renders them in spec 002's envelope.
     │   ├── UpstreamBudgetError        UPSTREAM_BUDGET_EXHAUSTED 503  our own budget for it is spent
     │   ├── UpstreamBadResponseError   UPSTREAM_BAD_RESPONSE 502  a body we could not read
     │   ├── UpstreamRefusedError       UPSTREAM_REFUSED      502  it refused the request itself (HTTP 4xx)
+    │   ├── UpstreamPlanError          UPSTREAM_PLAN_REQUIRED 502  our plan with it does not cover this
     │   ├── UpstreamUnavailableError   UPSTREAM_UNAVAILABLE  503  no answer, or every source failed
     │   └── UpstreamTimeoutError       UPSTREAM_TIMEOUT      504
     ├── SourceUnsupportedError    SOURCE_UNSUPPORTED         501  a source cannot serve this request at all
@@ -102,6 +104,10 @@ class InvalidRangeError(BadRequestError):
     code, message = "INVALID_RANGE", "The time range is empty or reversed"
 
 
+class InvalidAddressError(BadRequestError):
+    code, message = "INVALID_ADDRESS", "Not a valid address for this chain"
+
+
 class ValidationFailedError(ApiError):
     code, status, message = "VALIDATION_ERROR", 422, "Invalid request parameters"
 
@@ -165,6 +171,12 @@ class UpstreamRefusedError(UpstreamError):
 
 class UpstreamBadResponseError(UpstreamError):
     code, message = "UPSTREAM_BAD_RESPONSE", "Upstream sent a response that could not be read"
+
+
+class UpstreamPlanError(UpstreamError):
+    """The upstream answers this only on a paid plan (Etherscan's free tier and BSC): a key matter, not an outage."""
+
+    code, message = "UPSTREAM_PLAN_REQUIRED", "Upstream serves this only on a paid plan"
 
 
 class UpstreamUnavailableError(UpstreamError):

@@ -32,10 +32,18 @@ def trades_subject(exchange: str, token: str) -> str:
     return f"market.trades.{exchange}.{token}"
 
 
+def whale_subject(chain: str) -> str:
+    """`chain.whale.<chain>`: large transfers seen on a chain, kept in the WHALES stream."""
+    return f"chain.whale.{chain}"
+
+
 TRADES = Stream("MARKET_TRADES", ("market.trades.>",))
+WHALES = Stream("CHAIN_WHALES", ("chain.whale.>",))
 
 # Key-value buckets: leases that split work between replicas of a service.
 STREAM_LEASES = "stream_leases"
+# chain-svc: one block poller per chain for the whole deployment.
+CHAIN_LEASES = "chain_leases"
 
 
 def signal_subject(token: str) -> str:

@@ -7,6 +7,7 @@ fallback chain is the faster remedy. Every httpx failure is translated here, onc
 UpstreamError tree.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,9 +67,20 @@ class UpstreamClient:
         await self._http.aclose()
 
     async def get_json(self, upstream: Upstream, path: str, params: dict[str, Any] | None = None,
-                       cost: float = 1.0) -> Any:
-        """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError."""
-        return await upstream.guard.call(lambda: self._get_with_retries(upstream, path, params), cost=cost)
+                       cost: float = 1.0, check: Callable[[Any], None] | None = None) -> Any:
+        """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError.
+
+        `check` reads the decoded body of an API that answers errors with HTTP 200 (Etherscan's
+        `status "0"`) and raises the suite's error for it; it runs inside the guard, so a rate-limit
+        answer found there pauses the upstream like a 429 does.
+        """
+        async def call() -> Any:
+            body = await self._get_with_retries(upstream, path, params)
+            if check is not None:
+                check(body)
+            return body
+
+        return await upstream.guard.call(call, cost=cost)
 
     async def _get_with_retries(self, upstream: Upstream, path: str, params: dict[str, Any] | None) -> Any:
         try:
