@@ -22,8 +22,8 @@ def service_docs(suite) -> dict[str, dict]:
 
 @pytest.mark.parametrize("service, route", ROUTED, ids=[route.path for _, route in ROUTED])
 def test_each_route_forwards_every_parameter_its_service_accepts(service_docs, service: str, route: Route):
-    operation = service_docs[service]["paths"].get(route.target, {}).get("get")
-    assert operation is not None, f"{service} has no GET {route.target}"
+    operation = service_docs[service]["paths"].get(route.target, {}).get(route.method.lower())
+    assert operation is not None, f"{service} has no {route.method} {route.target}"
     accepted = parameters(operation, "query")
     assert set(route.params) == accepted, (
         f"{route.path}: the registry forwards {sorted(route.params)}, {service} accepts {sorted(accepted)}")
@@ -33,7 +33,7 @@ def test_each_route_forwards_every_parameter_its_service_accepts(service_docs, s
 def test_the_merged_document_shows_every_route_with_its_services_parameters(api, service_docs):
     merged = api.get("/openapi.json").json()
     for service, route in ROUTED:
-        operation = merged["paths"][route.path]["get"]
-        original = service_docs[service]["paths"][route.target]["get"]
+        operation = merged["paths"][route.path][route.method.lower()]
+        original = service_docs[service]["paths"][route.target][route.method.lower()]
         assert parameters(operation, "query") == parameters(original, "query"), route.path
         assert parameters(operation, "path") == parameters(original, "path"), route.path

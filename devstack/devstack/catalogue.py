@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 6
+_CONTRACT_SANDBOX_SPAN = 16
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ def uvicorn_service(
     port: int,
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
+    offline_env: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
@@ -146,7 +147,7 @@ def uvicorn_service(
     def env(stack: Stack) -> dict[str, str]:
         if not stack.offline:
             return {}
-        return {var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}
+        return {**(offline_env or {}), **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -247,10 +248,24 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
+    "news": ("news_svc", 8103, "GATEWAY_NEWS_URL", {
+        "NEWS_RSS_URL": ("rss", ""),
+        "NEWS_CRYPTOPANIC_URL": ("cryptopanic", "/api"),
+        "NEWS_NEWSAPI_URL": ("newsapi", ""),
+        "NEWS_ALTERNATIVE_ME_URL": ("alternative_me", ""),
+    }),
+}
+
+# Settings a service gets in offline mode besides its upstream URLs: the sandbox has recordings of the
+# CoinDesk and Cointelegraph feeds, not of Decrypt's.
+_OFFLINE_ENV: dict[str, dict[str, str]] = {
+    "news": {"NEWS_RSS_FEEDS": json.dumps([
+        {"name": "CoinDesk", "url": "https://www.coindesk.com/arc/outboundfeeds/rss/"},
+        {"name": "Cointelegraph", "url": "https://cointelegraph.com/rss"}])},
 }
 
 SERVICES = tuple(
-    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams)
+    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams, offline_env=_OFFLINE_ENV.get(name))
     for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
 )
 
@@ -259,7 +274,8 @@ def replica(name: str, index: int) -> Component:
     """Another instance of service `name` (`name-index`, default port + 10 * index), e.g. to test
     how replicas share budgets and leases; the gateway keeps talking to the first."""
     package, port, _, upstreams = _SERVICE_SPECS[name]
-    return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams)
+    return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
+                           offline_env=_OFFLINE_ENV.get(name))
 
 GATEWAY = Component(
     name="gateway",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dm_shared.errors import InvalidSymbolError
-from dm_shared.subjects import ANY, ticker_subject, trades_subject
+from dm_shared.subjects import ANY, NEWS_ARTICLE, ticker_subject, trades_subject
 from dm_shared.symbols import parse_pair
 
 KeyKind = Literal["pair", "chain", "none"]
@@ -82,4 +82,7 @@ CHANNELS: tuple[Channel, ...] = (
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
             fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+    Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
+            fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
+                    "categories", "seq")),
 )

@@ -23,6 +23,25 @@ _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
 _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
 _AGE_ZERO = (b"age", b"0")
+# The largest body a POST route forwards (100 texts of 2,000 characters, JSON-escaped, fit well under it).
+MAX_BODY = 1 << 20
+
+
+class PayloadTooLargeError(ApiError):
+    code, status, message = "PAYLOAD_TOO_LARGE", 413, "Request body too large"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLargeError(details={"max_bytes": MAX_BODY})
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _serve_stale(exc: Exception) -> bool:
@@ -80,8 +99,10 @@ class ApiProxy:
             if preflight:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
-            if scope["method"] != "GET":
-                status, body, headers = _error(MethodNotAllowedError(details={"allowed": ["GET"]}))
+            if scope["method"] != route.method:
+                status, body, headers = _error(MethodNotAllowedError(details={"allowed": [route.method]}))
+            elif route.method == "POST":
+                status, body, headers = await self._forward(route, receive, scope["dm.request_id"])
             else:
                 path, query = scope["path"], route.canonical_query(scope["query_string"])
                 key = f"{path}?{query}"
@@ -93,6 +114,21 @@ class ApiProxy:
             await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
+
+    async def _forward(self, route: Route, receive: Receive, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """A POST route: its body to the owning service, the answer back as it is (never cached)."""
+        token = request_id.set(rid)
+        try:
+            payload = await _read_body(receive)
+            response = await self.state.services.send("POST", ROUTER.owner[route], route.target, body=payload,
+                                                      request_id=rid)
+        except ApiError as exc:
+            return _error(exc)
+        finally:
+            request_id.reset(token)
+        if response.status_code == 200:
+            return 200, response.content, []
+        return _passthrough(ServiceResponse(response.status_code, response.content, dict(response.headers)))
 
     def answer_hot(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
         """Body and headers of a GET whose fresh answer is in the in-process tier, else None (nothing done).

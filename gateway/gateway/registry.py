@@ -13,12 +13,14 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 @dataclass(frozen=True)
 class Route:
-    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind."""
+    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind. A POST route
+    forwards its JSON body and is never cached."""
 
     path: str
     target: str
     cache: str | None
     params: tuple[str, ...] = ()
+    method: str = "GET"
 
     @cached_property
     def param(self) -> str | None:
@@ -77,6 +79,14 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/derivatives/open-interest/{symbol}", "/v1/derivatives/open-interest/{symbol}", "market"),
     )),
     Service("stream", "http://127.0.0.1:8102"),
+    Service("news", "http://127.0.0.1:8103", routes=(
+        Route("/api/news/latest", "/v1/news/latest", "news",
+              ("limit", "category", "language", "sentiment", "symbol", "source", "since", "cursor")),
+        Route("/api/sentiment/global", "/v1/sentiment/global", "sentiment"),
+        Route("/api/sentiment/global/history", "/v1/sentiment/global/history", "sentiment", ("days",)),
+        Route("/api/sentiment/symbol/{symbol}", "/v1/sentiment/symbol/{symbol}", "sentiment", ("window_hours",)),
+        Route("/api/sentiment/analyze", "/v1/sentiment/analyze", None, method="POST"),
+    )),
 )
 
 

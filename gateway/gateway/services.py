@@ -35,10 +35,17 @@ class ServiceClient:
 
     async def get(self, service: str, path: str, query: str = "", *, request_id: str | None = None) -> httpx.Response:
         """GET a service path; unreachable -> SERVICE_UNAVAILABLE, too slow -> GATEWAY_TIMEOUT."""
+        return await self.send("GET", service, path, query, request_id=request_id)
+
+    async def send(self, method: str, service: str, path: str, query: str = "", *, body: bytes | None = None,
+                   request_id: str | None = None) -> httpx.Response:
+        """A request to a service path (a POST carries a JSON body); failures as for `get`."""
         url = f"{self.urls[service]}{path}" + (f"?{query}" if query else "")
         headers = {"x-request-id": request_id} if request_id else {}
+        if body is not None:
+            headers["content-type"] = "application/json"
         try:
-            return await self._http.get(url, headers=headers)
+            return await self._http.request(method, url, headers=headers, content=body)
         except httpx.TimeoutException as exc:
             raise GatewayTimeoutError(f"{service} did not answer in time", details={"service": service}) from exc
         except httpx.TransportError as exc:

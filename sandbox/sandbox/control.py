@@ -26,6 +26,13 @@ class FaultIn(BaseModel):
     body: Any = None
 
 
+class NewsItemIn(BaseModel):
+    """A feed to publish the next recorded item on, and whether CryptoPanic lists it too."""
+
+    feed: Literal["coindesk", "cointelegraph"] = "cointelegraph"
+    cryptopanic: bool = False
+
+
 class StreamsIn(BaseModel):
     """New websocket stream rate: messages per second per stream."""
 
@@ -83,6 +90,14 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     async def set_streams(change: StreamsIn) -> Response:
         sandbox.streams.set_rate(change.rate)
         return json_response(sandbox.streams.snapshot())
+
+    @app.post("/_sandbox/news/items", status_code=201)
+    async def publish_news(item: NewsItemIn) -> Response:
+        try:
+            published = sandbox.news.publish(item.feed, item.cryptopanic)
+        except LookupError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return json_response(published, status_code=201)
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

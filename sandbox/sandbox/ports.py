@@ -1,6 +1,7 @@
 """Listener ports: one per upstream, at a fixed offset from the port base."""
 
-OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5}
+OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
+           "rss": 6, "cryptopanic": 7, "newsapi": 8, "alternative_me": 9}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

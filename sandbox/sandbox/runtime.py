@@ -4,7 +4,7 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, kucoin, okx
+from sandbox import binance, coingecko, coinmarketcap, control, kucoin, news, okx
 from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
@@ -36,7 +36,12 @@ class Sandbox:
         self.counter = RequestCounter()
         self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
                                  silenced=partial(self.faults.silenced, "binance"))
-        factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams)}
+        self.news = news.NewsDesk()
+        factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams),
+                     "rss": lambda _: news.create_rss_app(self.news),
+                     "cryptopanic": lambda _: news.create_cryptopanic_app(self.news),
+                     "newsapi": lambda _: news.create_newsapi_app(self.news),
+                     "alternative_me": lambda _: news.create_alternative_me_app(self.news)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),
                            host, port_base + OFFSETS[name])

@@ -54,3 +54,26 @@ class Trade(Message):
     def dedup_id(self) -> str:
         """The Nats-Msg-Id that makes a re-published trade a duplicate JetStream drops."""
         return f"{self.exchange}:{self.symbol}:{self.id}"
+
+
+@dataclass(frozen=True)
+class NewsArticle(Message):
+    """A news article the suite ingested for the first time (JetStream, replayable, deduplicated by id)."""
+
+    type: ClassVar[str] = "news_article"
+    id: str
+    title: str
+    url: str
+    source: str
+    published_at: str
+    sentiment: str | None
+    sentiment_score: float | None
+    related_symbols: list[str]
+    categories: list[str]
+    language: str | None
+    providers: list[str]
+
+    @property
+    def dedup_id(self) -> str:
+        """The Nats-Msg-Id: the article's id, so a re-published article is dropped by the server."""
+        return self.id

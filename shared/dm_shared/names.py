@@ -17,3 +17,7 @@ class Provider:
 
     COINGECKO = "coingecko"
     COINMARKETCAP = "coinmarketcap"
+    RSS = "rss"
+    CRYPTOPANIC = "cryptopanic"
+    NEWSAPI = "newsapi"
+    ALTERNATIVE_ME = "alternative_me"

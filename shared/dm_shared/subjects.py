@@ -34,5 +34,10 @@ def trades_subject(exchange: str, token: str) -> str:
 
 TRADES = Stream("MARKET_TRADES", ("market.trades.>",))
 
+# `news.article`: every new article once, kept in the NEWS stream for replay (Nats-Msg-Id: the article id).
+NEWS_ARTICLE = "news.article"
+NEWS = Stream("NEWS", (NEWS_ARTICLE,))
+
 # Key-value buckets: leases that split work between replicas of a service.
 STREAM_LEASES = "stream_leases"
+NEWS_LEASES = "news_leases"

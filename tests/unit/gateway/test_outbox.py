@@ -8,7 +8,7 @@ from gateway.settings import WsSettings
 from gateway.streams import Outbox
 from gateway.ws import CLOSE_IDLE, CLOSE_SLOW, Session, Sweeper
 
-TICKER, TRADES = CHANNELS
+TICKER, TRADES = CHANNELS[:2]
 
 
 def message(channel: str, seq: int, symbol: str = "BTC/USDT", price: float = 1.0) -> dict:
