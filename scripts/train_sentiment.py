@@ -9,6 +9,7 @@ import hashlib
 import json
 import random
 import time
+from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer
@@ -78,10 +79,11 @@ def main() -> None:
     model.load_state_dict(best_state, strict=False)
     model.save_pretrained(args.out)
     tokenizer.save_pretrained(args.out)
-    weights = hashlib.sha256(open(f"{args.out}/model.safetensors", "rb").read()).hexdigest()
+    weights = hashlib.sha256(Path(args.out, "model.safetensors").read_bytes()).hexdigest()
     with open(f"{args.out}/training.json", "w") as handle:
-        json.dump({"version": f"1.0+{weights[:8]}", "train_sha256": sha256("train"), "records": len(texts), "fit": len(fit), "held_out": len(dev),
-                   "held_out_macro_f1": best, "epochs": args.epochs, "seed": args.seed,
+        json.dump({"version": f"1.0+{weights[:8]}", "train_sha256": sha256("train"), "records": len(texts),
+                   "fit": len(fit), "held_out": len(dev), "held_out_macro_f1": best,
+                   "epochs": args.epochs, "seed": args.seed,
                    "seconds": round(time.time() - started)}, handle, indent=2)
     print(f"saved to {args.out}; best held-out macro-F1 {best:.4f}")
 

@@ -129,6 +129,7 @@ def uvicorn_service(
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
     offline_env: Mapping[str, str] | None = None,
+    service_urls: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
@@ -145,9 +146,11 @@ def uvicorn_service(
         return base + suffix
 
     def env(stack: Stack) -> dict[str, str]:
+        peers = {var: stack.url(name) for var, name in (service_urls or {}).items()}
         if not stack.offline:
-            return {}
-        return {**(offline_env or {}), **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
+            return peers
+        return {**peers, **(offline_env or {}),
+                **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -155,7 +158,7 @@ def uvicorn_service(
         command=lambda stack: _uvicorn(stack, package, name),
         ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
         env=env,
-        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ())),
+        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *(service_urls or {}).values()),
         service=True,
         gateway_var=gateway_var,
         start_timeout=60.0,
@@ -256,6 +259,9 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
     }),
 }
 
+# Services a service calls itself (variable -> component): it starts after them and gets their URL.
+_PEERS: dict[str, dict[str, str]] = {"news": {"NEWS_MARKET_URL": "market"}}
+
 # Settings a service gets in offline mode besides its upstream URLs: the sandbox has recordings of the
 # CoinDesk and Cointelegraph feeds, not of Decrypt's.
 _OFFLINE_ENV: dict[str, dict[str, str]] = {
@@ -265,7 +271,8 @@ _OFFLINE_ENV: dict[str, dict[str, str]] = {
 }
 
 SERVICES = tuple(
-    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams, offline_env=_OFFLINE_ENV.get(name))
+    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams,
+                    offline_env=_OFFLINE_ENV.get(name), service_urls=_PEERS.get(name))
     for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
 )
 
@@ -275,7 +282,7 @@ def replica(name: str, index: int) -> Component:
     how replicas share budgets and leases; the gateway keeps talking to the first."""
     package, port, _, upstreams = _SERVICE_SPECS[name]
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
-                           offline_env=_OFFLINE_ENV.get(name))
+                           offline_env=_OFFLINE_ENV.get(name), service_urls=_PEERS.get(name))
 
 GATEWAY = Component(
     name="gateway",

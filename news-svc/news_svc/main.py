@@ -60,8 +60,7 @@ async def lifespan(app: FastAPI):
     bus.declare(NEWS, max_age=settings.news_max_age_seconds, max_messages=settings.news_max_messages)
     await bus.start()
     publisher = Publisher(bus, producer=replica)
-    ingest = Ingest(store, scorer, dedup_hours=settings.dedup_hours, dedup_similarity=settings.dedup_similarity,
-                    languages=settings.languages)
+    ingest = Ingest(store, scorer, dedup_hours=settings.dedup_hours, dedup_similarity=settings.dedup_similarity)
     poller = Poller(settings, sources, ingest, publisher, shared)
     leases = Leases(bus, bucket=NEWS_LEASES, replica=replica, ttl=settings.lease_ttl_seconds,
                     renew_every=settings.lease_renew_seconds)

@@ -44,8 +44,6 @@ class NewsSettings(CommonSettings):
     newsapi_plan: str = "developer"
     alternative_me_url: str = "https://api.alternative.me"
     market_url: str = "http://127.0.0.1:8101"
-    # Languages kept from sources that do not filter by language themselves (NewsAPI ignores `language`).
-    languages: list[str] = ["en"]
     # Seconds between polls per source; CryptoPanic is also held to 2 calls a minute by its budget.
     poll_seconds: dict[str, float] = {"rss": 300, "cryptopanic": 60, "newsapi": 900, "alternative_me": 900,
                                       "components": 600}

@@ -66,9 +66,12 @@ def shift_xml(xml: str, shift: float) -> str:
     """Every pubDate, lastBuildDate and atom:updated moved by `shift` seconds; nothing else changed."""
     def moved(match: re.Match) -> str:
         tag, value = match.groups()
-        stamp = email.utils.parsedate_to_datetime(value.strip()).timestamp() + shift
-        text = datetime.fromtimestamp(int(stamp), UTC).isoformat().replace("+00:00", "Z") if tag == "atom:updated" \
-            else _rfc822(stamp)
+        value = value.strip()
+        if value[:4].isdigit():  # ISO 8601 (CoinDesk's atom:updated); RFC 822 elsewhere, kept in its form
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() + shift
+            text = datetime.fromtimestamp(int(stamp), UTC).isoformat()
+        else:
+            text = _rfc822(email.utils.parsedate_to_datetime(value).timestamp() + shift)
         return f"<{tag}>{text}</{tag}>"
     return _PUBDATE.sub(moved, xml)
 

@@ -1,5 +1,5 @@
 """NewsAPI /v2/everything (keyed). Its free plan is for development only; it ignores `language` in practice,
-so the service filters languages itself."""
+so every article's language is detected here and /news/latest filters by it (English by default)."""
 
 from datetime import datetime
 from typing import Any

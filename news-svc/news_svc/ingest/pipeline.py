@@ -86,11 +86,9 @@ class Outcome:
 class Ingest:
     """Normalize, deduplicate, tag, score and store items; returns the articles that are new."""
 
-    def __init__(self, store: Store, scorer: Scorer, *, dedup_hours: float, dedup_similarity: float,
-                 languages: list[str]):
+    def __init__(self, store: Store, scorer: Scorer, *, dedup_hours: float, dedup_similarity: float):
         self.store, self.scorer = store, scorer
         self.dedup_hours, self.dedup_similarity = dedup_hours, dedup_similarity
-        self.languages = set(languages)
         self.known: Known | None = None
 
     async def _known(self) -> Known:
@@ -101,14 +99,14 @@ class Ingest:
                 self.known.add(document)
         return self.known
 
-    async def run(self, items: list[Incoming], *, filter_language: bool = False) -> Outcome:
+    async def run(self, items: list[Incoming]) -> Outcome:
         """Store what is new among `items`; a repeat of a stored story is merged into it."""
         outcome, now = Outcome(), datetime.now(UTC)
         known = await self._known()
         fresh: list[tuple[dict[str, Any], Incoming]] = []
         for item in items:
             document = prepare(item, now=now)
-            if document is None or (filter_language and document["language"] not in self.languages):
+            if document is None:
                 outcome.skipped += 1
                 continue
             words = frozenset(document["title_words"])

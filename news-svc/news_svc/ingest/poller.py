@@ -104,7 +104,7 @@ class Poller:
             await self._status(adapter.name, ok=True, polled_at=started, not_modified=True)
             return
         async with self._lock:
-            outcome = await self.ingest.run(items, filter_language=adapter.name == Provider.NEWSAPI)
+            outcome = await self.ingest.run(items)
         for document in outcome.new:
             await self.publisher.publish(NEWS_ARTICLE, message(document), key=NEWS_KEY, stream=NEWS,
                                          msg_id=document["id"])

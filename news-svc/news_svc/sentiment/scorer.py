@@ -80,8 +80,10 @@ def _load(path: str, *, name: str | None) -> LoadedModel:
         trained = json.loads((Path(path) / "training.json").read_text())
         name, version = "dm-textcnn-minilm", trained["version"]
     else:
-        version = str(getattr(model.config, "_commit_hash", None) or model.config.to_dict().get("transformers_version")
-                      or "local")
+        # The hub revision when it came from the model cache; else a digest of the folder's configuration.
+        config = Path(path) / "config.json"
+        version = getattr(model.config, "_commit_hash", None) or (
+            "sha256:" + hashlib.sha256(config.read_bytes()).hexdigest()[:12] if config.exists() else "local")
     max_length = min(getattr(model.config, "max_length", 128) or 128, tokenizer.model_max_length, 128)
     return LoadedModel(name, version, tokenizer, model, classes, max_length)
 

@@ -7,9 +7,10 @@ import pytest
 
 from dm_shared.errors import UpstreamBadResponseError
 
-from helpers import SANDBOX_DATA
 from news_svc.adapters import alternative_me, cryptopanic, newsapi, rss
 from news_svc.settings import Feed
+
+from helpers import SANDBOX_DATA
 
 COINDESK = Feed(name="CoinDesk", url="https://www.coindesk.com/arc/outboundfeeds/rss/")
 
@@ -31,8 +32,7 @@ def test_coindesk_feed_items_keep_title_link_time_image_and_categories():
 
 def test_the_newer_coindesk_and_the_cointelegraph_formats_parse_too():
     newer = rss.parse(recorded("rss/coindesk_rss_2026-09-25_3items_trimmed_by_source.xml"), COINDESK)
-    assert [i.title for i in newer][0] == "Circle and Tether step in to freeze hacker wallet after massive Bitget " \
-                                          "crypto heist"
+    assert newer[0].title == "Circle and Tether step in to freeze hacker wallet after massive Bitget crypto heist"
     telegraph = rss.parse(recorded("rss/cointelegraph_rss_2026-09-30_first5items.xml"),
                           Feed(name="Cointelegraph", url="https://cointelegraph.com/rss"))
     assert len(telegraph) == 5 and all(i.url.startswith("https://cointelegraph.com/") for i in telegraph)
