@@ -41,7 +41,7 @@ def predict(model, encoded: dict) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=BUNDLED)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -54,7 +54,7 @@ def main() -> None:
     dev = sorted(held)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
     config = TextCnnConfig(num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
-    encoded = tokenizer([clean_text(t) for t in texts], truncation=True, max_length=config.max_length,
+    encoded = tokenizer([clean_text(t) for t in texts], truncation=True, max_length=config.max_tokens,
                         padding="max_length", return_tensors="pt")
     model = TextCnnForSequenceClassification(config)
     model.load_base_embeddings()

@@ -31,7 +31,9 @@ def to_incoming(post: dict[str, Any]) -> Incoming:
         source=source.get("title") or source.get("domain") or post.get("domain") or "CryptoPanic",
         published_at=_time(post.get("published_at")), summary=post.get("description") or post.get("body"),
         image_url=post.get("image"), currencies=[c["code"] for c in tagged if c.get("code")],
-        votes={k: int(v) for k, v in votes.items()} if isinstance(votes, dict) else None)
+        votes={k: int(v) for k, v in votes.items()} if isinstance(votes, dict) else None,
+        # A source's region is the language it publishes in (CryptoPanic filters languages by `regions`).
+        language=source.get("region") if len(str(source.get("region") or "")) == 2 else None)
 
 
 class CryptoPanicAdapter:

@@ -11,7 +11,7 @@ from dm_shared.envelope import JsonResponse, success
 from dm_shared.errors import UpstreamUnavailableError
 from dm_shared.names import Provider
 from dm_shared.provenance import Attempt, Provenance
-from dm_shared.schemas import ERRORS
+from dm_shared.schemas import ERRORS, ErrorResponse
 
 from news_svc.api.deps import StateDep
 from news_svc.api.news import STORE, asset
@@ -126,7 +126,7 @@ async def symbol_sentiment(
         **provenance.to_fields()))
 
 
-@router.post("/sentiment/analyze", responses={200: {"model": AnalyzeResponse}, **ERRORS},
+@router.post("/sentiment/analyze", responses={200: {"model": AnalyzeResponse}, 413: {"model": ErrorResponse}, **ERRORS},
              summary="Score your own texts with the active sentiment model (shares the scoring cache)")
 async def analyze(state: StateDep, request: AnalyzeRequest) -> JsonResponse:
     scored = await state.scorer.score(request.texts)

@@ -28,14 +28,14 @@ CONTEXT = re.compile(r"\b(crypto\w*|tokens?|coins?|blockchains?|altcoins?|defi|s
 DEFI = re.compile(r"\b(defi|decentrali[sz]ed finance|dex(es)?|liquidity pools?|lending protocols?|yield farm\w*|"
                   r"uniswap|aave|curve finance|compound finance|makerdao|lido)\b", re.IGNORECASE)
 NFT = re.compile(r"\b(nfts?|non-fungible|opensea|ordinals|inscriptions?)\b", re.IGNORECASE)
-DEFI_ASSETS = {"UNI", "LDO", "MKR", "DAI", "LINK", "AVAX"}
+DEFI_ASSETS = {"UNI", "LDO", "MKR", "DAI"}
 CATEGORIES = ("bitcoin", "ethereum", "defi", "nft")
 
 
 @lru_cache(maxsize=1)
 def _names() -> list[tuple[re.Pattern[str], str, bool]]:
     names = {a.name.lower(): a.symbol for a in ASSETS.values()} | NICKNAMES
-    return [(re.compile(rf"(?<![\w$]){re.escape(name)}(?:'s|’s)?(?!\w)", re.IGNORECASE), symbol,
+    return [(re.compile(rf"(?<![\w$]){re.escape(name)}(?:'s|’s|s)?(?!\w)", re.IGNORECASE), symbol,
              name in AMBIGUOUS_NAMES)
             for name, symbol in sorted(names.items(), key=lambda kv: -len(kv[0]))]
 

@@ -84,7 +84,7 @@ def _load(path: str, *, name: str | None) -> LoadedModel:
         config = Path(path) / "config.json"
         version = getattr(model.config, "_commit_hash", None) or (
             "sha256:" + hashlib.sha256(config.read_bytes()).hexdigest()[:12] if config.exists() else "local")
-    max_length = min(getattr(model.config, "max_length", 128) or 128, tokenizer.model_max_length, 128)
+    max_length = min(getattr(model.config, "max_tokens", None) or 128, tokenizer.model_max_length, 128)
     return LoadedModel(name, version, tokenizer, model, classes, max_length)
 
 

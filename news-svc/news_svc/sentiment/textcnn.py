@@ -40,14 +40,14 @@ class TextCnnConfig(PretrainedConfig):
 
     def __init__(self, vocab_size: int = 30522, embedding_dim: int = 384, filters: int = 256,
                  kernel_sizes: tuple[int, ...] = (1, 2, 3, 5), dropout: float = 0.3, pad_token_id: int = 0,
-                 max_length: int = 64, **kwargs):
+                 max_tokens: int = 64, **kwargs):
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.filters = filters
         self.kernel_sizes = list(kernel_sizes)
         self.dropout = dropout
-        self.max_length = max_length
+        self.max_tokens = max_tokens  # tokens read per text (not `max_length`, a generation setting)
 
 
 class TextCnnForSequenceClassification(PreTrainedModel):
@@ -78,8 +78,8 @@ class TextCnnForSequenceClassification(PreTrainedModel):
         """Copy MiniLM's token embeddings in (they are not part of this model's saved weights)."""
         with safe_open(str((path or base_model_path()) / "model.safetensors"), framework="pt") as weights:
             table = weights.get_tensor(EMBEDDINGS_KEY)
-        with torch.no_grad():
-            self.embeddings.word_embeddings.weight.copy_(table)
+        # A new parameter, not a copy: transformers leaves weights it did not load on the meta device.
+        self.embeddings.word_embeddings.weight = nn.Parameter(table, requires_grad=False)
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
