@@ -79,7 +79,7 @@ FAULTS = [
     ({"mode": "status", "status": 503}, "UPSTREAM_ERROR"),
     ({"mode": "rate_limit", "retry_after": 30}, "UPSTREAM_RATE_LIMITED"),
     ({"mode": "malformed"}, "UPSTREAM_BAD_RESPONSE"),
-    ({"mode": "delay", "delay": 4}, "UPSTREAM_TIMEOUT"),
+    ({"mode": "delay", "delay": 4}, "LATE"),  # overtaken by the next source, started beside it (hedged)
     ({"mode": "refuse"}, "UPSTREAM_UNAVAILABLE"),
 ]
 

@@ -152,7 +152,7 @@ def test_open_interest_and_fallback(api, sandbox):
     fallback = ok(api.get("/api/derivatives/open-interest/BTCUSDT"))
     okx = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
     assert fallback["source"] == "okx" and fallback["open_interest_value"] == float(okx["oiUsd"])
-    assert fallback["provenance"]["failed"][0]["code"] == "UPSTREAM_TIMEOUT"
+    assert fallback["provenance"]["failed"][0]["code"] == "LATE"  # hedged: OKX answered while Binance hung
 
 
 PRICES = {"binance": float(BTC_TICKER["lastPrice"]), "kucoin": float(KUCOIN_STATS["last"]),

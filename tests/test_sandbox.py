@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -108,9 +109,14 @@ def recorded(relative: str):
     return json.loads((DATA / relative).read_text())
 
 
-def csv_rows(symbol: str) -> list[dict[str, str]]:
+@cache
+def _csv_rows(symbol: str) -> tuple[dict[str, str], ...]:
     with (DATA / "history" / f"{symbol}_1h.csv").open(newline="") as fh:
-        return list(csv.DictReader(fh))
+        return tuple(csv.DictReader(fh))
+
+
+def csv_rows(symbol: str) -> list[dict[str, str]]:
+    return [dict(row) for row in _csv_rows(symbol)]
 
 
 def hour_start(ms: int) -> int:
@@ -130,6 +136,75 @@ def as_numbers(row: dict[str, str]) -> list[float]:
     return [float(row[k]) for k in ("o", "h", "l", "c", "v")]
 
 
+# The one market every venue serves, computed by hand from the CSV (the shifted history always ends with its last
+# row as the candle in progress, so these figures do not depend on the hour; only the times do).
+E8 = Decimal("1e-8")
+DAY = 24 * HOUR
+PAIRS = {"BTCUSDT": ("BTC/USDT", "BTC-USDT", "bitcoin"), "ETHUSDT": ("ETH/USDT", "ETH-USDT", "ethereum")}
+
+
+def current(symbol: str) -> Decimal:
+    """The current price: close of the candle in progress (the CSV's last row)."""
+    return Decimal(_csv_rows(symbol)[-1]["c"])
+
+
+def day(symbol: str) -> dict[str, Decimal]:
+    """24-hour figures over the last 24 hourly rows; quote volume = sum of volume x close."""
+    rows = _csv_rows(symbol)
+    window = rows[-24:]
+    figures = {
+        "last": Decimal(window[-1]["c"]), "open": Decimal(window[0]["o"]),
+        "high": max(Decimal(r["h"]) for r in window), "low": min(Decimal(r["l"]) for r in window),
+        "prev_close": Decimal(rows[-25]["c"]), "volume": sum(Decimal(r["v"]) for r in window),
+        "quote_volume": sum(Decimal(r["v"]) * Decimal(r["c"]) for r in window),
+    }
+    figures["change"] = figures["last"] - figures["open"]
+    return figures
+
+
+def moved(value, reference, symbol: str) -> Decimal:
+    """A recorded price at the current price level: current x value / reference, to 8 decimals."""
+    return (current(symbol) * Decimal(value) / Decimal(reference)).quantize(E8)
+
+
+def f8(value: Decimal) -> str:
+    return f"{value:.8f}"
+
+
+def plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def within(stamp: int, before: int, after: int) -> bool:
+    return before <= stamp <= after
+
+
+def recorded_mid(book: dict) -> Decimal:
+    return (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
+
+
+def assert_repriced_book(served: dict, book: dict, symbol: str, fmt=f8, limit: int | None = None) -> None:
+    """Each served level: the recorded level's relative distance from the recorded mid, around the current
+    price, with the recorded quantity (and further fields)."""
+    mid = recorded_mid(book)
+    for side in ("bids", "asks"):
+        levels = book[side][:limit]
+        assert served[side] == [[fmt(moved(level[0], mid, symbol)), *level[1:]] for level in levels], side
+        assert len(served[side]) == len(levels)
+
+
+def repriced_floats(book: dict, symbol: str, limit: int | None = None) -> dict[str, list[list[float]]]:
+    """The re-priced book as ccxt parses it: [price, quantity] floats."""
+    mid = recorded_mid(book)
+    return {side: [[float(moved(level[0], mid, symbol)), float(level[1])] for level in book[side][:limit]]
+            for side in ("bids", "asks")}
+
+
+def next_funding(now: int) -> int:
+    return now - now % (8 * HOUR) + 8 * HOUR
+
+
 async def _exercise(exchange_id: str, base: str, control: httpx.Client, options: dict = SPOT_ONLY,
                     extra: tuple[tuple[str, tuple], ...] = ()) -> dict:
     exchange = getattr(ccxt_async, exchange_id)({"options": options})
@@ -143,9 +218,58 @@ async def _exercise(exchange_id: str, base: str, control: httpx.Client, options:
         ticker = await exchange.fetch_ticker("BTC/USDT")
         results = {name: await getattr(exchange, name)(*args) for name, args in extra}
         return {"markets": exchange.markets, "load_calls": load_calls, "ohlcv": ohlcv, "ticker": ticker,
-                "before": before, "after": after, **results}
+                "before": before, "after": after, "done": now_ms(), **results}
     finally:
         await exchange.close()
+
+
+def binance_ticker(symbol: str, now: int) -> dict:
+    """Binance ticker/24hr at now by hand: prices from the history, bid/ask at the recorded ratio to the recorded
+    last price, the other fields as recorded (ints as numbers)."""
+    rec = recorded("binance/ticker_24hr_BTCUSDT.json")
+    d = day(symbol)
+    return {
+        "symbol": symbol, "priceChange": f8(d["change"]), "priceChangePercent": f"{d['change'] / d['open'] * 100:.3f}",
+        "weightedAvgPrice": f8((d["quote_volume"] / d["volume"]).quantize(E8)), "prevClosePrice": f8(d["prev_close"]),
+        "lastPrice": f8(d["last"]), "lastQty": rec["lastQty"],
+        "bidPrice": f8(moved(rec["bidPrice"], rec["lastPrice"], symbol)), "bidQty": rec["bidQty"],
+        "askPrice": f8(moved(rec["askPrice"], rec["lastPrice"], symbol)), "askQty": rec["askQty"],
+        "openPrice": f8(d["open"]), "highPrice": f8(d["high"]), "lowPrice": f8(d["low"]), "volume": f8(d["volume"]),
+        "quoteVolume": f8(d["quote_volume"]), "openTime": now - DAY, "closeTime": now,
+        "firstId": int(rec["firstId"]), "lastId": int(rec["lastId"]), "count": int(rec["count"]),
+    }
+
+
+def kucoin_stats(pair: str, symbol: str, now: int) -> dict:
+    """KuCoin market/stats data at now by hand: prices and volumes from the history, buy/sell at the recorded ratio
+    to the recorded last, changeRate a fraction with 4 decimals, averagePrice = quote / base volume, fees recorded."""
+    rec = recorded("kucoin/market_stats_BTC-USDT.json")["data"]
+    d = day(symbol)
+    return {**rec, "time": now, "symbol": pair, "buy": plain(moved(rec["buy"], rec["last"], symbol)),
+            "sell": plain(moved(rec["sell"], rec["last"], symbol)),
+            "changeRate": plain((d["change"] / d["open"]).quantize(Decimal("0.0001"))),
+            "changePrice": plain(d["change"]), "high": plain(d["high"]), "low": plain(d["low"]),
+            "vol": plain(d["volume"]), "volValue": plain(d["quote_volume"]), "last": plain(d["last"]),
+            "averagePrice": plain((d["quote_volume"] / d["volume"]).quantize(E8))}
+
+
+def okx_ticker(inst: str, symbol: str, now: int) -> dict:
+    """OKX SPOT ticker at now by hand: prices and volumes from the history (volCcy24h = quote), bid/ask at the
+    recorded ratio to the recorded last, sodUtc0/8 = opens of the hourly candles at the latest 00:00 UTC and
+    00:00 UTC+8, sizes as recorded."""
+    rec = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
+    d = day(symbol)
+    rows = _csv_rows(symbol)
+
+    def start_of_day(offset_hours: int) -> str:
+        hours_since = (now + offset_hours * HOUR) % DAY // HOUR  # the current candle is the CSV's last row
+        return plain(Decimal(rows[-1 - hours_since]["o"]))
+
+    return {**rec, "instId": inst, "last": plain(d["last"]),
+            "askPx": plain(moved(rec["askPx"], rec["last"], symbol)),
+            "bidPx": plain(moved(rec["bidPx"], rec["last"], symbol)), "open24h": plain(d["open"]),
+            "high24h": plain(d["high"]), "low24h": plain(d["low"]), "volCcy24h": plain(d["quote_volume"]),
+            "vol24h": plain(d["volume"]), "ts": str(now), "sodUtc0": start_of_day(0), "sodUtc8": start_of_day(8)}
 
 
 def assert_ohlcv_is_shifted_csv(result: dict) -> None:
@@ -165,11 +289,11 @@ def test_ccxt_binance_spot_markets_ohlcv_ticker(sandbox, control):
     assert set(result["markets"]) == {"BTC/USDT", "ETH/USDT"}
     assert result["markets"]["BTC/USDT"]["precision"]["price"] == 0.01  # tickSize of the recorded PRICE_FILTER
     assert_ohlcv_is_shifted_csv(result)
-    recorded = json.loads((DATA / "binance" / "ticker_24hr_BTCUSDT.json").read_text())
     ticker = result["ticker"]
     assert ticker["symbol"] == "BTC/USDT"
-    assert ticker["last"] == float(recorded["lastPrice"])
-    assert ticker["timestamp"] == int(recorded["closeTime"])
+    assert ticker["info"] == binance_ticker("BTCUSDT", ticker["timestamp"])  # the derivation, field by field
+    assert ticker["last"] == float(current("BTCUSDT"))
+    assert within(ticker["timestamp"], result["after"], result["done"])
     assert control.get("/_sandbox/requests").json()["by_upstream"]["binance"] == {
         "/api/v3/exchangeInfo": 1, "/api/v3/klines": 1, "/api/v3/ticker/24hr": 1}
 
@@ -181,9 +305,10 @@ def test_ccxt_kucoin_spot_markets_ohlcv_ticker(sandbox, control):
     assert set(result["markets"]) == {"BTC/USDT", "ETH/USDT"}
     assert result["markets"]["BTC/USDT"]["precision"]["price"] == 0.1
     assert_ohlcv_is_shifted_csv(result)
-    recorded = json.loads((DATA / "kucoin" / "market_stats_BTC-USDT.json").read_text())["data"]
-    assert result["ticker"]["last"] == float(recorded["last"])
-    assert result["ticker"]["timestamp"] == recorded["time"]
+    ticker = result["ticker"]
+    assert ticker["info"] == kucoin_stats("BTC-USDT", "BTCUSDT", ticker["timestamp"])
+    assert ticker["last"] == float(current("BTCUSDT"))
+    assert within(ticker["timestamp"], result["after"], result["done"])
 
 
 def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
@@ -197,26 +322,33 @@ def test_ccxt_okx_spot_swap_markets_data_and_derivatives(sandbox, control):
     assert markets["BTC/USDT:USDT"]["linear"] and markets["BTC/USDT:USDT"]["contractSize"] == 0.01
     assert_ohlcv_is_shifted_csv(result)
 
-    ticker = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
-    assert result["ticker"]["last"] == float(ticker["last"]) and result["ticker"]["timestamp"] == int(ticker["ts"])
+    window = (result["after"], result["done"])
+    ticker = result["ticker"]
+    assert ticker["info"] == okx_ticker("BTC-USDT", "BTCUSDT", ticker["timestamp"])
+    assert ticker["last"] == float(current("BTCUSDT")) and within(ticker["timestamp"], *window)
     book = recorded("okx/market_books_BTC-USDT_sz2.json")["data"][0]
-    assert result["fetch_order_book"]["bids"] == [[float(p), float(q), 0] for p, q, *_ in book["bids"]]
-    assert result["fetch_order_book"]["asks"] == [[float(p), float(q), 0] for p, q, *_ in book["asks"]]
-    assert result["fetch_order_book"]["timestamp"] == int(book["ts"])
+    order_book = result["fetch_order_book"]
+    assert {side: [level[:2] for level in order_book[side]] for side in ("bids", "asks")} == repriced_floats(
+        book, "BTCUSDT")
+    assert all(level[2] == 0 for side in ("bids", "asks") for level in order_book[side])
+    assert within(order_book["timestamp"], *window)
     trades = recorded("okx/market_trades_BTC-USDT.json")["data"]
     assert sorted(t["id"] for t in result["fetch_trades"]) == sorted(t["tradeId"] for t in trades)
-    assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {t["tradeId"]: float(t["px"]) for t in trades}
+    assert {t["id"]: t["price"] for t in result["fetch_trades"]} == {
+        t["tradeId"]: float(moved(t["px"], trades[0]["px"], "BTCUSDT")) for t in trades}  # data[0] is the newest
+    assert within(max(t["timestamp"] for t in result["fetch_trades"]), *window)
 
     newest, _previous = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
     funding = result["fetch_funding_rate"]
     assert funding["symbol"] == "BTC/USDT:USDT" and funding["fundingRate"] == float(newest["fundingRate"])
-    assert funding["fundingTimestamp"] == int(newest["fundingTime"])
+    assert funding["fundingTimestamp"] in {next_funding(t) for t in window}  # the upcoming 00/08/16 UTC settlement
     assert funding["nextFundingTimestamp"] - funding["fundingTimestamp"] == 8 * HOUR
     assert funding["interval"] == "8h"
     oi = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
     interest = result["fetch_open_interest"]
-    assert interest["openInterestAmount"] == float(oi["oi"]) and interest["openInterestValue"] == float(oi["oiUsd"])
-    assert interest["timestamp"] == int(oi["ts"])
+    assert interest["openInterestAmount"] == float(oi["oi"])  # contracts, as recorded
+    assert interest["openInterestValue"] == float(Decimal(oi["oiCcy"]) * current("BTCUSDT"))  # oiCcy x price
+    assert within(interest["timestamp"], *window)
     assert control.get("/_sandbox/requests").json()["by_upstream"]["okx"] == {
         "/api/v5/market/books": 1, "/api/v5/market/candles": 1, "/api/v5/market/ticker": 1,
         "/api/v5/market/trades": 1, "/api/v5/public/funding-rate": 1, "/api/v5/public/instruments": 2,
@@ -237,16 +369,23 @@ def test_ccxt_binance_linear_markets_funding_open_interest(sandbox, control):
     premium = recorded("binance/fapi_premiumIndex_BTCUSDT_ccxt_comment.json")
     funding = result["fetch_funding_rate"]
     assert funding["fundingRate"] == float(premium["lastFundingRate"])
-    assert funding["markPrice"] == float(premium["markPrice"])
-    assert funding["indexPrice"] == float(premium["indexPrice"])
-    assert funding["fundingTimestamp"] == int(premium["nextFundingTime"])
-    assert funding["timestamp"] == int(premium["time"])
+    # The index is the current price; mark at its recorded ratio to the recorded index.
+    assert funding["indexPrice"] == float(current("BTCUSDT"))
+    assert funding["markPrice"] == float(moved(premium["markPrice"], premium["indexPrice"], "BTCUSDT"))
+    assert funding["estimatedSettlePrice"] == float(
+        moved(premium["estimatedSettlePrice"], premium["indexPrice"], "BTCUSDT"))
+    assert within(funding["timestamp"], result["after"], result["done"])
+    assert funding["fundingTimestamp"] == next_funding(funding["timestamp"])  # the next 00/08/16 UTC settlement
     oi = recorded("binance/fapi_openInterest_BTCUSDT.json")
     interest = result["fetch_open_interest"]
-    assert interest["openInterestAmount"] == float(oi["openInterest"]) and interest["timestamp"] == oi["time"]
+    assert interest["openInterestAmount"] == float(oi["openInterest"])
+    assert within(interest["timestamp"], result["after"], result["done"])
     depth = recorded("binance/fapi_depth_BTCUSDT_limit5.json")
-    assert result["fetch_order_book"]["bids"] == [[float(p), float(q)] for p, q in depth["bids"]]
-    assert result["fetch_order_book"]["nonce"] == int(depth["lastUpdateId"])
+    book = result["fetch_order_book"]
+    assert {side: book[side] for side in ("bids", "asks")} == repriced_floats(depth, "BTCUSDT")
+    assert book["nonce"] == int(depth["lastUpdateId"])
+    lag = int(depth["E"]) - int(depth["T"])  # T (transaction time, what ccxt reads) keeps its recorded lag behind E
+    assert within(book["timestamp"] + lag, result["after"], result["done"])
     by_path = control.get("/_sandbox/requests").json()["by_upstream"]["binance"]
     assert by_path["/fapi/v1/premiumIndex"] == 1 and by_path["/fapi/v1/openInterest"] == 1
     with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
@@ -279,13 +418,75 @@ def test_okx_candles_layout_and_paging(sandbox, control):
                              params={"instId": "BTC-USDT", "bar": "1H", "limit": 500}).json()["data"]
         assert len(history) == 100
         assert candles(instId="BTC-USDT-SWAP", bar="1m") == recorded("okx/market_candles_BTC-USDT-SWAP.json")["data"]
-        unknown = client.get("/api/v5/market/ticker", params={"instId": "ETH-USDT"}).json()
+        unknown = client.get("/api/v5/market/ticker", params={"instId": "SOL-USDT"}).json()
         assert unknown["code"] == "51001" and unknown["data"] == []
         assert client.get("/api/v5/market/candles", params={"instId": "BTC-USDT", "bar": "7H"}).status_code == 400
+        # The recorded settlements, moved by whole 8-hour periods so the newest is the latest one before now.
+        before = now_ms()
         history_rates = client.get("/api/v5/public/funding-rate-history", params={"instId": "BTC-USDT-SWAP"}).json()
-        assert history_rates == recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")
+        rates = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")
+        times = [int(r["fundingTime"]) for r in history_rates["data"]]
+        assert times[0] in {next_funding(t) - 8 * HOUR for t in (before, now_ms())}
+        shift = times[0] - int(rates["data"][0]["fundingTime"])
+        assert history_rates == {**rates, "data": [{**r, "fundingTime": str(int(r["fundingTime"]) + shift)}
+                                                   for r in rates["data"]]}
         books = client.get("/api/v5/market/books", params={"instId": "BTC-USDT-SWAP", "sz": 1}).json()["data"][0]
         assert len(books["asks"]) == len(books["bids"]) == 1
+
+
+def test_okx_tickers_books_trades_and_swap_data_follow_the_history(sandbox, control):
+    trades_rec = recorded("okx/market_trades_BTC-USDT.json")["data"]
+    with httpx.Client(base_url=sandbox["okx"], timeout=5) as client:
+        def data(path, **params):
+            body = client.get(path, params=params).json()
+            assert body["code"] == "0", body
+            return body["data"]
+
+        for symbol, (_, inst, _) in PAIRS.items():  # ETH-USDT: the BTC-USDT recordings' sizes and ids
+            before = now_ms()
+            [ticker] = data("/api/v5/market/ticker", instId=inst)
+            assert within(int(ticker["ts"]), before, now_ms())
+            assert ticker == okx_ticker(inst, symbol, int(ticker["ts"]))
+            before = now_ms()
+            [book] = data("/api/v5/market/books", instId=inst, sz=2)
+            assert within(int(book["ts"]), before, now_ms())
+            assert_repriced_book(book, recorded("okx/market_books_BTC-USDT_sz2.json")["data"][0], symbol, plain)
+            before = now_ms()
+            trades = data("/api/v5/market/trades", instId=inst)
+            after = now_ms()
+            assert [t["px"] for t in trades] == [plain(moved(t["px"], trades_rec[0]["px"], symbol)) for t in trades_rec]
+            assert [{k: v for k, v in t.items() if k not in ("px", "ts")} for t in trades] == [
+                {**{k: v for k, v in t.items() if k not in ("px", "ts")}, "instId": inst} for t in trades_rec]
+            assert_retimed([int(t["ts"]) for t in trades], [int(t["ts"]) for t in trades_rec], before, after)
+            assert len(data("/api/v5/market/trades", instId=inst, limit=1)) == 1
+
+        before = now_ms()
+        listing = data("/api/v5/market/tickers", instType="SPOT")
+        assert [t["instId"] for t in listing] == ["BTC-USDT", "ETH-USDT"]
+        assert within(int(listing[0]["ts"]), before, now_ms())
+        stamp = int(listing[0]["ts"])
+        assert listing == [okx_ticker(inst, symbol, stamp) for symbol, (_, inst, _) in PAIRS.items()]
+
+        before = now_ms()
+        [swap_book] = data("/api/v5/market/books", instId="BTC-USDT-SWAP", sz=2)
+        assert within(int(swap_book["ts"]), before, now_ms())
+        assert_repriced_book(swap_book, recorded("okx/market_books_BTC-USDT-SWAP_sz2.json")["data"][0], "BTCUSDT",
+                             plain)
+        before = now_ms()
+        [funding] = data("/api/v5/public/funding-rate", instId="BTC-USDT-SWAP")
+        newest = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"][0]
+        assert int(funding["fundingTime"]) in {next_funding(t) for t in (before, now_ms())}
+        assert funding == {"fundingRate": newest["fundingRate"], "fundingTime": funding["fundingTime"],
+                           "instId": "BTC-USDT-SWAP", "instType": "SWAP",
+                           "nextFundingTime": str(int(funding["fundingTime"]) + 8 * HOUR)}
+        oi_rec = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
+        for params in ({"instType": "SWAP", "instId": "BTC-USDT-SWAP"}, {"instType": "SWAP", "uly": "BTC-USDT"}):
+            before = now_ms()
+            [oi] = data("/api/v5/public/open-interest", **params)
+            assert within(int(oi["ts"]), before, now_ms())
+            assert oi == {**oi_rec, "oiUsd": plain(Decimal(oi_rec["oiCcy"]) * current("BTCUSDT")), "ts": oi["ts"]}
+        eth_swap = client.get("/api/v5/public/funding-rate", params={"instId": "ETH-USDT-SWAP"}).json()
+        assert eth_swap["code"] == "51001"  # the derivatives stay BTC only
 
 
 def test_binance_klines_semantics(sandbox, control):
@@ -323,6 +524,66 @@ def test_binance_klines_semantics(sandbox, control):
         assert [s["symbol"] for s in info["symbols"]] == ["ETHUSDT"]
 
 
+def assert_retimed(served_times: list[int], recorded_times: list[int], before: int, after: int) -> None:
+    """Recorded trade times moved so the newest is now (within the request), spacing kept."""
+    offset = served_times[recorded_times.index(max(recorded_times))] - max(recorded_times)
+    assert within(max(recorded_times) + offset, before, after)
+    assert served_times == [t + offset for t in recorded_times]
+
+
+def test_binance_tickers_books_and_trades_follow_the_history(sandbox, control):
+    depth_rec = recorded("binance/depth_BTCUSDT_limit10.json")
+    trades_rec = recorded("binance/trades_BTCUSDT.json")
+    agg_rec = recorded("binance/aggTrades_BTCUSDT.json")
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        def get(path, **params):
+            response = client.get(path, params=params)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        for symbol in ("BTCUSDT", "ETHUSDT"):  # ETHUSDT: the BTCUSDT recordings' quantities and ids
+            before = now_ms()
+            ticker = get("/api/v3/ticker/24hr", symbol=symbol)
+            after = now_ms()
+            assert within(ticker["closeTime"], before, after)
+            assert ticker == binance_ticker(symbol, ticker["closeTime"])
+            assert Decimal(ticker["lastPrice"]) == current(symbol)
+            assert get("/api/v3/ticker/price", symbol=symbol) == {"symbol": symbol, "price": ticker["lastPrice"]}
+            assert get("/api/v3/ticker/bookTicker", symbol=symbol) == {
+                k: ticker[k] for k in ("symbol", "bidPrice", "bidQty", "askPrice", "askQty")}
+            assert_repriced_book(get("/api/v3/depth", symbol=symbol, limit=4), depth_rec, symbol, limit=4)
+            assert get("/api/v3/depth", symbol=symbol)["lastUpdateId"] == depth_rec["lastUpdateId"]
+
+            before = now_ms()
+            trades = get("/api/v3/trades", symbol=symbol)
+            after = now_ms()
+            newest = trades_rec[-1]["price"]
+            for trade, rec in zip(trades, trades_rec, strict=True):
+                price = moved(rec["price"], newest, symbol)
+                assert (trade["id"], trade["qty"], trade["isBuyerMaker"], trade["isBestMatch"]) == (
+                    rec["id"], rec["qty"], rec["isBuyerMaker"], rec["isBestMatch"])
+                quote_qty = (price * Decimal(rec["qty"])).quantize(E8)
+                assert (trade["price"], trade["quoteQty"]) == (f8(price), f8(quote_qty))
+            assert trades[-1]["price"] == f8(current(symbol))  # the newest trade is at the current price
+            assert_retimed([t["time"] for t in trades], [t["time"] for t in trades_rec], before, after)
+
+            before = now_ms()
+            agg = get("/api/v3/aggTrades", symbol=symbol)
+            after = now_ms()
+            assert [{k: v for k, v in t.items() if k not in ("p", "T")} for t in agg] == [
+                {k: v for k, v in t.items() if k not in ("p", "T")} for t in agg_rec]
+            assert [t["p"] for t in agg] == [f8(moved(t["p"], agg_rec[-1]["p"], symbol)) for t in agg_rec]
+            assert_retimed([t["T"] for t in agg], [t["T"] for t in agg_rec], before, after)
+            since = get("/api/v3/aggTrades", symbol=symbol, startTime=agg[5]["T"])
+            assert [t["a"] for t in since] == [t["a"] for t in agg[5:]]
+
+        both = get("/api/v3/ticker/24hr")
+        assert [t["symbol"] for t in both] == ["BTCUSDT", "ETHUSDT"]
+        assert [t["symbol"] for t in get("/api/v3/ticker/price", symbols='["ETHUSDT"]')] == ["ETHUSDT"]
+        bad = client.get("/api/v3/ticker/24hr", params={"symbol": "DOGEUSDT"})
+        assert (bad.status_code, bad.json()) == (400, {"code": -1121, "msg": "Invalid symbol."})
+
+
 def test_kucoin_candles_newest_first(sandbox, control):
     now_s = now_ms() // 1000
     with httpx.Client(base_url=sandbox["kucoin"], timeout=5) as client:
@@ -333,6 +594,45 @@ def test_kucoin_candles_newest_first(sandbox, control):
     assert [row[1:] for row in body["data"]] == [[r["o"], r["c"], r["h"], r["l"], r["v"], "0"] for r in eth[:-4:-1]]
     times = [int(row[0]) for row in body["data"]]
     assert times == sorted(times, reverse=True) and times[0] == hour_start(now_s * 1000) // 1000
+
+
+def test_kucoin_stats_books_and_trades_follow_the_history(sandbox, control):
+    book_rec = recorded("kucoin/orderbook_level2_20_BTC-USDT.json")["data"]
+    trades_rec = recorded("kucoin/trade_histories_BTC-USDT.json")["data"]
+    with httpx.Client(base_url=sandbox["kucoin"], timeout=5) as client:
+        def data(path, **params):
+            body = client.get(path, params=params).json()
+            assert body["code"] == "200000", body
+            return body["data"]
+
+        for symbol, (_, pair, _) in PAIRS.items():  # ETH-USDT: the BTC-USDT recordings' sizes and fees
+            before = now_ms()
+            stats = data("/api/v1/market/stats", symbol=pair)
+            after = now_ms()
+            assert within(stats["time"], before, after) and stats == kucoin_stats(pair, symbol, stats["time"])
+            for depth in ("level2_20", "level2_100"):
+                before = now_ms()
+                book = data(f"/api/v1/market/orderbook/{depth}", symbol=pair)
+                assert within(book["time"], before, now_ms()) and book["sequence"] == book_rec["sequence"]
+                assert_repriced_book(book, book_rec, symbol, plain)
+            before = now_ms()
+            trades = data("/api/v1/market/histories", symbol=pair)
+            after = now_ms()
+            assert [t["price"] for t in trades] == [plain(moved(t["price"], trades_rec[0]["price"], symbol))
+                                                    for t in trades_rec]
+            assert [{k: v for k, v in t.items() if k not in ("price", "time")} for t in trades] == [
+                {k: v for k, v in t.items() if k not in ("price", "time")} for t in trades_rec]
+            assert_retimed([t["time"] for t in trades], [t["time"] for t in trades_rec], before * 1_000_000,
+                           after * 1_000_000)  # nanoseconds
+        before = now_ms()
+        listing = data("/api/v1/market/allTickers")
+        assert within(listing["time"], before, now_ms())
+        assert listing["ticker"] == [
+            {"symbol": pair, "symbolName": pair,
+             **{k: v for k, v in kucoin_stats(pair, symbol, listing["time"]).items() if k != "time"}}
+            for symbol, (_, pair, _) in PAIRS.items()]
+        unknown = client.get("/api/v1/market/stats", params={"symbol": "SOL-USDT"}).json()
+        assert unknown == {"code": "400100", "msg": "Unsupported trading pair."}
 
 
 def test_coingecko_markets(sandbox, control):
@@ -434,21 +734,157 @@ def test_coingecko_market_chart_time_shift_and_granularity(sandbox, control):
 def test_coingecko_simple_price_global_and_list(sandbox, control):
     markets = {c["id"]: c for c in recorded("coingecko/coins_markets_usd_per100_page1.json")}
     with httpx.Client(base_url=sandbox["coingecko"] + "/api/v3", timeout=5) as client:
+        before = now_ms()
         full = client.get("/simple/price", params={
-            "ids": "bitcoin,ethereum,no-such-coin", "vs_currencies": "usd", "include_24hr_change": "true",
+            "ids": "bitcoin,ethereum,tether,no-such-coin", "vs_currencies": "usd", "include_24hr_change": "true",
             "include_24hr_vol": "true", "include_market_cap": "true", "include_last_updated_at": "true"}).json()
-        assert set(full) == {"bitcoin", "ethereum"}
-        btc = markets["bitcoin"]
-        assert full["bitcoin"] == {"usd": btc["current_price"], "usd_market_cap": btc["market_cap"],
-                                   "usd_24h_vol": btc["total_volume"],
-                                   "usd_24h_change": btc["price_change_percentage_24h"],
-                                   "last_updated_at": 1696795945}  # 2023-10-08T20:12:25.330Z
-        plain = client.get("/simple/price", params={"ids": "ethereum", "vs_currencies": "usd"}).json()
-        assert plain == {"ethereum": {"usd": markets["ethereum"]["current_price"]}}
+        after = now_ms()
+        assert set(full) == {"bitcoin", "ethereum", "tether"}
+        for coin, symbol in (("bitcoin", "BTCUSDT"), ("ethereum", "ETHUSDT")):
+            d = day(symbol)
+            assert full[coin]["last_updated_at"] in {before // 60_000 * 60, after // 60_000 * 60}  # to the minute
+            assert full[coin] == {
+                "usd": float(current(symbol)),
+                "usd_market_cap": float(Decimal(str(markets[coin]["circulating_supply"])) * current(symbol)),
+                "usd_24h_vol": float(d["quote_volume"]), "usd_24h_change": float(d["change"] / d["open"] * 100),
+                "last_updated_at": full[coin]["last_updated_at"]}
+        usdt = markets["tether"]  # other coins: the recorded markets page, which says how old it is
+        assert full["tether"] == {"usd": usdt["current_price"], "usd_market_cap": usdt["market_cap"],
+                                  "usd_24h_vol": usdt["total_volume"],
+                                  "usd_24h_change": usdt["price_change_percentage_24h"],
+                                  "last_updated_at": int(datetime.fromisoformat(usdt["last_updated"]).timestamp())}
+        bare = client.get("/simple/price", params={"ids": "ethereum", "vs_currencies": "usd"}).json()
+        assert bare == {"ethereum": {"usd": float(current("ETHUSDT"))}}
         eur = client.get("/simple/price", params={"ids": "bitcoin", "vs_currencies": "usd,eur"})
         assert (eur.status_code, eur.json()) == (400, {"error": "invalid vs_currency"})
         assert client.get("/global").json() == recorded("coingecko/global.json")
         assert client.get("/coins/list").json() == recorded("coingecko/coins_list_subset.json")
+
+
+# The four venues as one market.
+
+def venue_quotes(sandbox, symbol: str) -> dict[str, tuple[float, int]]:
+    """Each venue's last price of symbol and the time it is stamped with (ms), as the suite reads them."""
+    _, pair, coin = PAIRS[symbol]
+    with httpx.Client(timeout=5) as client:
+        binance = client.get(sandbox["binance"] + "/api/v3/ticker/24hr", params={"symbol": symbol}).json()
+        kucoin = client.get(sandbox["kucoin"] + "/api/v1/market/stats", params={"symbol": pair}).json()["data"]
+        okx = client.get(sandbox["okx"] + "/api/v5/market/ticker", params={"instId": pair}).json()["data"][0]
+        gecko = client.get(sandbox["coingecko"] + "/api/v3/simple/price", params={
+            "ids": coin, "vs_currencies": "usd", "include_last_updated_at": "true"}).json()[coin]
+    return {"binance": (float(binance["lastPrice"]), binance["closeTime"]),
+            "kucoin": (float(kucoin["last"]), kucoin["time"]),
+            "okx": (float(okx["last"]), int(okx["ts"])),
+            "coingecko": (gecko["usd"], gecko["last_updated_at"] * 1000)}
+
+
+def test_every_venue_quotes_the_current_candle_close_now(sandbox, control):
+    for symbol in PAIRS:
+        quotes = venue_quotes(sandbox, symbol)
+        now = now_ms()
+        prices = [price for price, _ in quotes.values()]
+        assert prices == [float(current(symbol))] * 4, quotes  # exactly the close of the candle in progress
+        assert (max(prices) - min(prices)) / min(prices) < 0.01  # a consensus spread under 1 %
+        assert all(0 <= now - stamp < 60_000 for _, stamp in quotes.values()), (now, quotes)
+
+
+def test_every_market_timestamp_is_now_and_funding_on_its_boundary(sandbox, control):
+    with httpx.Client(timeout=5) as client:
+        def get(venue, path, **params):
+            response = client.get(sandbox[venue] + path, params=params)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        def okx(path, **params):
+            return get("okx", path, **params)["data"]
+
+        def kucoin(path, **params):
+            return get("kucoin", path, **params)["data"]
+
+        before = now_ms()
+        stamps = {
+            "binance ticker": get("binance", "/api/v3/ticker/24hr", symbol="ETHUSDT")["closeTime"],
+            "binance trades": max(t["time"] for t in get("binance", "/api/v3/trades", symbol="BTCUSDT")),
+            "binance aggTrades": max(t["T"] for t in get("binance", "/api/v3/aggTrades", symbol="ETHUSDT")),
+            "binance premiumIndex": get("binance", "/fapi/v1/premiumIndex", symbol="BTCUSDT")["time"],
+            "binance openInterest": get("binance", "/fapi/v1/openInterest", symbol="BTCUSDT")["time"],
+            "binance futures depth": get("binance", "/fapi/v1/depth", symbol="BTCUSDT")["E"],
+            "kucoin stats": kucoin("/api/v1/market/stats", symbol="ETH-USDT")["time"],
+            "kucoin allTickers": kucoin("/api/v1/market/allTickers")["time"],
+            "kucoin book": kucoin("/api/v1/market/orderbook/level2_100", symbol="BTC-USDT")["time"],
+            "kucoin trades": max(t["time"] for t in kucoin("/api/v1/market/histories", symbol="ETH-USDT")) // 10**6,
+            "okx ticker": int(okx("/api/v5/market/ticker", instId="ETH-USDT")[0]["ts"]),
+            "okx tickers": int(okx("/api/v5/market/tickers", instType="SPOT")[1]["ts"]),
+            "okx book": int(okx("/api/v5/market/books", instId="BTC-USDT")[0]["ts"]),
+            "okx swap book": int(okx("/api/v5/market/books", instId="BTC-USDT-SWAP")[0]["ts"]),
+            "okx trades": max(int(t["ts"]) for t in okx("/api/v5/market/trades", instId="BTC-USDT")),
+            "okx open interest": int(okx("/api/v5/public/open-interest", instType="SWAP")[0]["ts"]),
+        }
+        settlements = {
+            "binance nextFundingTime": get("binance", "/fapi/v1/premiumIndex", symbol="BTCUSDT")["nextFundingTime"],
+            "okx fundingTime": int(okx("/api/v5/public/funding-rate", instId="BTC-USDT-SWAP")[0]["fundingTime"]),
+        }
+        latest = int(okx("/api/v5/public/funding-rate-history", instId="BTC-USDT-SWAP")[0]["fundingTime"])
+        after = now_ms()
+    assert {name: stamp for name, stamp in stamps.items() if not within(stamp, before, after)} == {}
+    assert after - before < 60_000
+    for name, stamp in settlements.items():  # the next 00/08/16 UTC settlement
+        assert stamp % (8 * HOUR) == 0 and before < stamp <= after + 8 * HOUR, name
+    assert latest % (8 * HOUR) == 0 and before - 8 * HOUR < latest <= after
+
+
+async def _ccxt_view(exchange_id: str, base: str) -> dict:
+    """What a real ccxt client reads from the sandbox: tickers, books and trades of both pairs."""
+    exchange = getattr(ccxt_async, exchange_id)({"options": SPOT_ONLY})
+    exchange.urls["api"] = point_at(exchange.urls["api"], base)
+    try:
+        await exchange.load_markets()
+        view = {"tickers": await exchange.fetch_tickers(["BTC/USDT", "ETH/USDT"])}
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            view[symbol] = {"ticker": await exchange.fetch_ticker(symbol),
+                            "book": await exchange.fetch_order_book(symbol),
+                            "trades": await exchange.fetch_trades(symbol)}
+        return view
+    finally:
+        await exchange.close()
+
+
+def test_ccxt_clients_parse_every_derived_answer_and_see_one_price(sandbox, control):
+    async def run():
+        return {venue: await _ccxt_view(venue, sandbox[venue]) for venue in ("binance", "kucoin", "okx")}
+
+    before = now_ms()
+    views = asyncio.run(run())
+    after = now_ms()
+    for venue, view in views.items():
+        for symbol, (unified, _, _) in PAIRS.items():
+            price = float(current(symbol))
+            ticker, book, trades = view[unified]["ticker"], view[unified]["book"], view[unified]["trades"]
+            d = day(symbol)
+            assert (ticker["last"], ticker["open"], ticker["high"], ticker["low"]) == (
+                price, float(d["open"]), float(d["high"]), float(d["low"])), venue
+            assert (ticker["baseVolume"], ticker["quoteVolume"]) == (float(d["volume"]), float(d["quote_volume"]))
+            assert ticker["bid"] < price <= ticker["ask"] and within(ticker["timestamp"], before, after), venue
+            assert view["tickers"][unified]["last"] == price, venue
+            assert book["bids"][0][0] < price < book["asks"][0][0], venue
+            assert abs((book["bids"][0][0] + book["asks"][0][0]) / 2 - price) < 1e-6 * price  # the recorded mid
+            newest = max(trades, key=lambda t: t["timestamp"])
+            assert newest["price"] == price and within(newest["timestamp"], before, after), venue
+
+
+def test_status_fault_bodies_serve_a_ticker_off_the_market(sandbox, control):
+    """A status fault with a body (here 200) serves a derived ticker changed by the test, once: the way suite
+    tests serve one venue's quote 50 % off or 10 minutes old."""
+    with httpx.Client(base_url=sandbox["binance"], timeout=5) as client:
+        ticker = client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json()
+        half = {**ticker, "lastPrice": f8(current("BTCUSDT") / 2)}
+        old = {**ticker, "closeTime": ticker["closeTime"] - 10 * 60_000}
+        for body in (half, old):
+            control.post("/_sandbox/faults", json={"upstream": "binance", "path": "/api/v3/ticker/24hr",
+                                                   "mode": "status", "status": 200, "body": body, "times": 1})
+            assert client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json() == body
+        again = client.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"}).json()
+    assert again["lastPrice"] == f8(current("BTCUSDT")) and now_ms() - again["closeTime"] < 60_000
 
 
 # CoinMarketCap pro API.
@@ -672,7 +1108,13 @@ def test_request_counts_are_exact(sandbox, control):
 # Binance websocket market streams on the binance listener.
 
 TRADE_FIELDS = ["e", "E", "s", "t", "p", "q", "T", "m", "M"]
-DAY = 24 * HOUR
+# 24hrTicker event key -> REST ticker/24hr field.
+TICKER_EVENT_FIELDS = {
+    "p": "priceChange", "P": "priceChangePercent", "w": "weightedAvgPrice", "x": "prevClosePrice",
+    "c": "lastPrice", "Q": "lastQty", "b": "bidPrice", "B": "bidQty", "a": "askPrice", "A": "askQty",
+    "o": "openPrice", "h": "highPrice", "l": "lowPrice", "v": "volume", "q": "quoteVolume",
+    "O": "openTime", "C": "closeTime", "F": "firstId", "L": "lastId", "n": "count",
+}
 
 
 def ws_url(sandbox, path: str) -> str:
@@ -739,7 +1181,8 @@ def streams(control):
 
 
 def assert_replayed_trades(events: list, recording: list[dict], symbol: str) -> None:
-    """Consecutive ids; price, quantity and side of the recorded trade the id falls on, cycling."""
+    """Consecutive ids; quantity and side of the recorded trade the id falls on, cycling; its price re-priced as
+    REST /api/v3/trades does (the newest recorded trade at the current price)."""
     first = recording[0]["id"]
     span = recording[-1]["id"] - first + 1
     ids = [e["t"] for e in events]
@@ -748,33 +1191,15 @@ def assert_replayed_trades(events: list, recording: list[dict], symbol: str) -> 
         assert list(event) == TRADE_FIELDS and (event["e"], event["s"]) == ("trade", symbol)
         source = recording[(event["t"] - first) % span]
         assert (event["p"], event["q"], event["m"], event["M"]) == (
-            source["price"], source["qty"], source["isBuyerMaker"], source["isBestMatch"])
+            f8(moved(source["price"], recording[-1]["price"], symbol)), source["qty"], source["isBuyerMaker"],
+            source["isBestMatch"])
         assert event["T"] == event["E"] and abs(event["E"] - now_ms()) < 5_000
-
-
-def ticker_candle(event: dict, rows: list[dict[str, str]]) -> int:
-    """Index of the hourly CSV row whose close the ticker replays; its o/h/l/v/x are those of the 24 rows
-    ending there."""
-    matches = []
-    for last in range(len(rows) - 168, len(rows)):
-        window = rows[last - 23: last + 1]
-        if (window[-1]["c"], window[0]["o"], rows[last - 24]["c"]) != (event["c"], event["o"], event["x"]):
-            continue
-        if Decimal(event["h"]) != max(Decimal(r["h"]) for r in window):
-            continue
-        if Decimal(event["l"]) != min(Decimal(r["l"]) for r in window):
-            continue
-        if Decimal(event["v"]) == sum(Decimal(r["v"]) for r in window):
-            matches.append(last)
-    assert matches, event
-    return matches[0]
 
 
 def test_binance_ws_combined_stream_trades_and_tickers(sandbox, streams):
     control = streams
     recording = recorded("binance/trades_BTCUSDT.json")
     layout = list(recorded("binance/ws_24hrTicker_BNBBTC_docs_example.json"))
-    rows = csv_rows("BTCUSDT")
 
     async def run():
         async with binance_ws(sandbox, "/stream?streams=btcusdt@trade/btcusdt@ticker") as ws:
@@ -790,15 +1215,13 @@ def test_binance_ws_combined_stream_trades_and_tickers(sandbox, streams):
     assert any((t["t"] - first) % len(recording) == 0 for t in trades[1:])  # 12 in a row cross a cycle
 
     tickers = of_stream(messages, "btcusdt@ticker")
-    candles = [ticker_candle(t, rows) for t in tickers]
-    assert all(b == a + 1 or (a, b) == (len(rows) - 1, len(rows) - 168) for a, b in itertools.pairwise(candles))
     for ticker in tickers:
+        # REST ticker/24hr of the event's moment, in the event's field names and the docs example's order.
         assert list(ticker) == layout and (ticker["e"], ticker["s"]) == ("24hrTicker", "BTCUSDT")
-        change = Decimal(ticker["c"]) - Decimal(ticker["o"])
-        assert Decimal(ticker["p"]) == change
-        assert abs(Decimal(ticker["P"]) - change * 100 / Decimal(ticker["o"])) <= Decimal("0.0005")
+        rest = binance_ticker("BTCUSDT", ticker["E"])
+        assert {key: ticker[key] for key in TICKER_EVENT_FIELDS} == {
+            key: rest[field] for key, field in TICKER_EVENT_FIELDS.items()}
         assert abs(ticker["E"] - now_ms()) < 5_000 and ticker["C"] == ticker["E"] and ticker["O"] == ticker["E"] - DAY
-        assert [ticker[k] for k in ("w", "Q", "b", "B", "a", "A", "q", "F", "L", "n")] == ["0"] * 7 + [0] * 3
 
     assert state == {"rate": 20.0, "connections": 1, "subscriptions": {"btcusdt@ticker": 1, "btcusdt@trade": 1}}
     assert control.get("/_sandbox/requests", params={"upstream": "binance"}).json() == {
@@ -851,8 +1274,9 @@ def test_binance_ws_subscribe_unsubscribe_and_properties(sandbox, streams):
     eth_trades = of_stream(messages, "ethusdt@trade")
     ids = [t["t"] for t in eth_trades]
     assert ids == list(range(ids[0], ids[0] + len(ids))) and ids[0] >= eth["t"]
+    # The one recorded ETHUSDT trade is the newest, so every replay of it is at the current price.
     assert {(t["s"], t["p"], t["q"], t["m"], t["M"]) for t in eth_trades} == {
-        ("ETHUSDT", eth["p"], eth["q"], eth["m"], eth["M"])}
+        ("ETHUSDT", f8(current("ETHUSDT")), eth["q"], eth["m"], eth["M"])}
     assert listed == {"result": ["btcusdt@trade", "btcusdt@ticker", "ethusdt@trade"], "id": 2}
     assert after and not of_stream(after, "btcusdt@trade")
     assert invalid == {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": 4}

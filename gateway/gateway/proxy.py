@@ -52,7 +52,7 @@ def _serve_stale(exc: Exception) -> bool:
 
 
 def _error(exc: ApiError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    headers = [(k.lower().encode(), v.encode()) for k, v in exc.response_headers().items()]
     return exc.status, orjson.dumps(error_body(exc.code, exc.message, exc.details)), headers
 
 

@@ -29,6 +29,10 @@ class MarketSettings(CommonSettings):
     budgets: dict[str, float] = {}
     # How long /price waits for its sources; a slower one is left out and listed as late.
     price_budget_ms: float = 1000.0
+    # The time every other market read answers within, whatever its upstreams do (then 504, or the
+    # gateway's stale value); per route kind overrides, e.g. MARKET_DEADLINES='{"history": 5}'.
+    deadline_seconds: float = 3.0
+    deadlines: dict[str, float] = {}
     # Consecutive outages of one upstream before calls to it pause, and for how long.
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0

@@ -1,8 +1,13 @@
 """Every upstream market-svc reads, opened once per process with its guard, and the symbols they list."""
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
+from dm_shared.deadline import Deadline
 from dm_shared.errors import InvalidSymbolError
+from dm_shared.fallback import Source, first_success
 from dm_shared.guard import Guard
 from dm_shared.names import Provider, Venue
 from dm_shared.symbols import DEFAULT_QUOTE, Pair, parse_pair
@@ -13,6 +18,8 @@ from market_svc.adapters.coingecko import CoinGeckoAdapter
 from market_svc.adapters.exchange import ExchangeAdapter
 from market_svc.domain.listings import Listings
 from market_svc.settings import MarketSettings
+
+T = TypeVar("T")
 
 # Published free-tier allowances, calls per minute.
 HTTP_LIMITS = {Provider.COINGECKO: 30.0, Provider.COINMARKETCAP: 30.0}
@@ -61,6 +68,14 @@ class Sources:
         if self._listings is None or self._listings[0] != version:
             self._listings = (version, Listings(spot={e.name: e.spot_ids() for e in self.exchanges}))
         return self._listings[1]
+
+    def deadline(self, kind: str) -> Deadline:
+        """The deadline of a request of route kind `kind` (market, ohlcv, ticker, history ...), from now."""
+        return Deadline(self.settings.deadlines.get(kind, self.settings.deadline_seconds))
+
+    async def first(self, chain: Iterable[Source[T]], deadline: Deadline):
+        """The first good answer of `chain` within `deadline`; an unknown symbol lists the pairs served."""
+        return await first_success(list(chain), deadline=deadline, supported=self.listings().pairs)
 
     def resolve(self, raw: str, default_quote: str = DEFAULT_QUOTE) -> Pair:
         """The pair a user's spelling means (BTC, btc, BTC-USDT, BTCUSDT ...), a bare ticker priced in

@@ -1,5 +1,6 @@
 """Binance spot REST (api.binance.com), USD-M futures REST (fapi.binance.com) and the spot websocket market
-streams (stream.binance.com) on one listener: recorded payloads, time-shifted klines, replayed streams."""
+streams (stream.binance.com) on one listener: time-shifted klines, and tickers, books, trades and futures figures
+derived from the same history (sandbox.binance_market)."""
 
 from functools import partial
 from typing import Any
@@ -8,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from sandbox import binance_market as derived
 from sandbox.binance_streams import StreamHub, add_routes, binance_feeds
 from sandbox.fixtures import load_json
 from sandbox.history import INTERVALS, Candle, History
@@ -15,10 +17,7 @@ from sandbox.params import int_param
 from sandbox.responses import UpstreamError, answer_errors, code_msg_body, json_response
 
 KLINE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d", "1w")
-# The ccxt fixture stores these wire integers as strings (see data/README.md); Binance sends numbers.
-TICKER_INT_FIELDS = ("openTime", "closeTime", "firstId", "lastId", "count")
-FAPI_DEPTH_INT_FIELDS = ("lastUpdateId", "E", "T")
-PREMIUM_INDEX_INT_FIELDS = ("nextFundingTime", "time")
+FUTURES_SYMBOL = "BTCUSDT"
 
 
 def _invalid_symbol() -> UpstreamError:
@@ -65,23 +64,8 @@ def to_kline(candle: Candle, length: int) -> list[Any]:
     ]
 
 
-def _ticker_24hr() -> dict[str, Any]:
-    ticker = dict(load_json("binance/ticker_24hr_BTCUSDT.json"))
-    for field in TICKER_INT_FIELDS:
-        ticker[field] = int(ticker[field])
-    return ticker
-
-
-def _with_ints(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """A copy of a recorded object with the named string fields turned back into JSON numbers."""
-    return {**record, **{field: int(record[field]) for field in fields}}
-
-
 def _one_or_many(request: Request, records: dict[str, Any]) -> Any:
-    """Binance's ticker convention: `symbol` -> one object, `symbols` -> list, neither -> every symbol.
-
-    Only BTCUSDT tickers were recorded, so ETHUSDT answers "Invalid symbol." here (see data/README.md).
-    """
+    """Binance's ticker convention: `symbol` -> one object, `symbols` -> list, neither -> every symbol."""
     symbol = request.query_params.get("symbol")
     if symbol is not None:
         if symbol not in records:
@@ -100,14 +84,19 @@ def create_app(history: History, streams: StreamHub | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     add_routes(app, streams if streams is not None else StreamHub(binance_feeds(history), history.now_ms))
     known = set(history.symbols)
-    recorded_symbol = "BTCUSDT"
 
     answer_errors(app, code_msg_body)
 
-    def recorded(request: Request) -> str:
+    def spot_symbol(request: Request) -> str:
         symbol = _required(request, "symbol")
-        # Order books and trades were recorded for BTCUSDT only.
-        if symbol != recorded_symbol:
+        if symbol not in known:
+            raise _invalid_symbol()
+        return symbol
+
+    def futures_symbol(request: Request) -> str:
+        # The futures recordings (open interest, funding, book) are of the BTCUSDT perpetual only.
+        symbol = _required(request, "symbol")
+        if symbol != FUTURES_SYMBOL:
             raise _invalid_symbol()
         return symbol
 
@@ -151,41 +140,40 @@ def create_app(history: History, streams: StreamHub | None = None) -> FastAPI:
         length = INTERVALS[interval][0]
         return json_response([to_kline(c, length) for c in rows])
 
+    def tickers() -> dict[str, dict[str, Any]]:
+        now = history.now_ms()
+        return {symbol: derived.ticker_24hr(history, symbol, now) for symbol in history.symbols}
+
     @app.get("/api/v3/ticker/24hr")
     async def ticker_24hr(request: Request) -> Response:
-        return json_response(_one_or_many(request, {recorded_symbol: _ticker_24hr()}))
+        return json_response(_one_or_many(request, tickers()))
 
     @app.get("/api/v3/ticker/price")
     async def ticker_price(request: Request) -> Response:
-        record = load_json("binance/ticker_price_BTCUSDT.json")
-        return json_response(_one_or_many(request, {recorded_symbol: record}))
+        return json_response(_one_or_many(request, {s: derived.price_ticker(t) for s, t in tickers().items()}))
 
     @app.get("/api/v3/ticker/bookTicker")
     async def book_ticker(request: Request) -> Response:
-        record = load_json("binance/ticker_bookTicker_BTCUSDT.json")
-        return json_response(_one_or_many(request, {recorded_symbol: record}))
+        return json_response(_one_or_many(request, {s: derived.book_ticker(t) for s, t in tickers().items()}))
 
     @app.get("/api/v3/depth")
     async def depth(request: Request) -> Response:
-        recorded(request)
-        limit = _limit(request, 100, 5000)
-        book = load_json("binance/depth_BTCUSDT_limit10.json")
-        return json_response({"lastUpdateId": book["lastUpdateId"], "bids": book["bids"][:limit],
-                              "asks": book["asks"][:limit]})
+        symbol = spot_symbol(request)
+        return json_response(derived.depth(history, symbol, history.now_ms(), _limit(request, 100, 5000)))
 
     @app.get("/api/v3/trades")
     async def trades(request: Request) -> Response:
-        recorded(request)
+        symbol = spot_symbol(request)
         limit = _limit(request, 500, 1000)
-        return json_response(load_json("binance/trades_BTCUSDT.json")[-limit:])
+        return json_response(derived.trades(history, symbol, history.now_ms())[-limit:])
 
     @app.get("/api/v3/aggTrades")
     async def agg_trades(request: Request) -> Response:
-        recorded(request)
+        symbol = spot_symbol(request)
         limit = _limit(request, 500, 1000)
         from_id, start, end = _int(request, "fromId"), _int(request, "startTime"), _int(request, "endTime")
         rows = [
-            r for r in load_json("binance/aggTrades_BTCUSDT.json")
+            r for r in derived.agg_trades(history, symbol, history.now_ms())
             if (from_id is None or r["a"] >= from_id)
             and (start is None or r["T"] >= start)
             and (end is None or r["T"] <= end)
@@ -200,25 +188,20 @@ def create_app(history: History, streams: StreamHub | None = None) -> FastAPI:
 
     @app.get("/fapi/v1/premiumIndex")
     async def fapi_premium_index(request: Request) -> Response:
-        # Mark price and funding rate: recorded for BTCUSDT only (see data/README.md).
-        record = _with_ints(load_json("binance/fapi_premiumIndex_BTCUSDT_ccxt_comment.json"), PREMIUM_INDEX_INT_FIELDS)
         symbol = request.query_params.get("symbol")
-        if symbol is None:
-            return json_response([record])
-        if symbol != recorded_symbol:
+        if symbol is not None and symbol != FUTURES_SYMBOL:
             raise _invalid_symbol()
-        return json_response(record)
+        record = derived.premium_index(history, FUTURES_SYMBOL, history.now_ms())
+        return json_response(record if symbol is not None else [record])
 
     @app.get("/fapi/v1/openInterest")
     async def fapi_open_interest(request: Request) -> Response:
-        recorded(request)
-        return json_response(load_json("binance/fapi_openInterest_BTCUSDT.json"))
+        futures_symbol(request)
+        return json_response(derived.open_interest(history.now_ms()))
 
     @app.get("/fapi/v1/depth")
     async def fapi_depth(request: Request) -> Response:
-        recorded(request)
-        limit = _limit(request, 500, 1000)
-        book = _with_ints(load_json("binance/fapi_depth_BTCUSDT_limit5.json"), FAPI_DEPTH_INT_FIELDS)
-        return json_response({**book, "bids": book["bids"][:limit], "asks": book["asks"][:limit]})
+        symbol = futures_symbol(request)
+        return json_response(derived.futures_depth(history, symbol, history.now_ms(), _limit(request, 500, 1000)))
 
     return app

@@ -1,7 +1,8 @@
 """Binance websocket market streams (wss://stream.binance.com:9443) on the binance listener.
 
-`<symbol>@trade` replays the recorded trades in a cycle with ids that keep increasing and times set to now;
-`<symbol>@ticker` is derived from the time-shifted hourly history (see data/README.md). One producer per
+`<symbol>@trade` replays the recorded trades in a cycle with ids that keep increasing, times set to now and prices
+re-priced like REST `/api/v3/trades`; `<symbol>@ticker` is REST `ticker/24hr` of the moment (both derived from the
+time-shifted hourly history, see data/README.md). One producer per
 stream feeds every connection subscribed to it, at the hub's rate (messages per second per stream), so all
 connections see the same sequence, each in replay order.
 """
@@ -12,15 +13,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
+from sandbox.binance_market import ticker_24hr, trade_price
 from sandbox.fixtures import load_json
-from sandbox.history import HOUR, History
+from sandbox.history import History
 from sandbox.responses import json_response
 
 logger = logging.getLogger("sandbox")
@@ -30,10 +31,7 @@ STREAM_NAME = re.compile(r"^!?[a-z0-9]+@[A-Za-z0-9_@]+$")
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 MAX_STREAMS = 1024  # Binance's limit of streams per connection
 MAX_PENDING = 10_000  # messages queued for one connection before it is closed as too slow to read them
-TICKER_WINDOW = 24  # hourly candles in the rolling 24h statistics
-TICKER_REPLAY = 168  # the last week of candles is replayed, oldest first, ending with the candle in progress
 SILENCE_POLL = 0.05  # seconds between checks whether a silence fault was cleared
-DAY = 24 * HOUR
 # A docs example and a recording give the field order of the two event types (see data/README.md).
 TICKER_LAYOUT_FILE = "binance/ws_24hrTicker_BNBBTC_docs_example.json"
 ETH_TRADE_FILE = "binance/ws_trade_ETHUSDT_combined_stream.json"
@@ -59,9 +57,11 @@ class RecordedTrade:
 
 
 class TradeFeed:
-    """`<symbol>@trade`: the recorded trades in a cycle; each cycle continues the ids, times are now."""
+    """`<symbol>@trade`: the recorded trades in a cycle; each cycle continues the ids, times are now, and
+    `price(recorded price, now)` gives the served price."""
 
-    def __init__(self, symbol: str, trades: list[RecordedTrade], layout: list[str]) -> None:
+    def __init__(self, symbol: str, trades: list[RecordedTrade], layout: list[str],
+                 price: Callable[[str, int], str]) -> None:
         if not trades:
             raise ValueError(f"no recorded trades for {symbol}")
         self.symbol = symbol
@@ -69,22 +69,28 @@ class TradeFeed:
         # Ids of cycle k are the recorded ids + k * span, so they increase across cycles.
         self.span = self.trades[-1].id - self.trades[0].id + 1
         self.layout = layout
+        self.price = price
 
     def event(self, n: int, now: int) -> dict[str, Any]:
         cycle, index = divmod(n, len(self.trades))
         trade = self.trades[index]
-        values = {"e": "trade", "E": now, "s": self.symbol, "t": trade.id + cycle * self.span, "p": trade.price,
-                  "q": trade.qty, "T": now, "m": trade.buyer_maker, "M": trade.best_match}
+        values = {"e": "trade", "E": now, "s": self.symbol, "t": trade.id + cycle * self.span,
+                  "p": self.price(trade.price, now), "q": trade.qty, "T": now, "m": trade.buyer_maker,
+                  "M": trade.best_match}
         return {key: values[key] for key in self.layout}
 
 
-def _dec(value: Decimal) -> str:
-    return format(value, "f")
+# 24hrTicker event key -> REST ticker/24hr field (e, E and s are the event's own).
+TICKER_FIELDS = {
+    "p": "priceChange", "P": "priceChangePercent", "w": "weightedAvgPrice", "x": "prevClosePrice",
+    "c": "lastPrice", "Q": "lastQty", "b": "bidPrice", "B": "bidQty", "a": "askPrice", "A": "askQty",
+    "o": "openPrice", "h": "highPrice", "l": "lowPrice", "v": "volume", "q": "quoteVolume",
+    "O": "openTime", "C": "closeTime", "F": "firstId", "L": "lastId", "n": "count",
+}
 
 
 class TickerFeed:
-    """`<symbol>@ticker`: consecutive hourly candles of the shifted history as the last price, with the
-    statistics of the 24 candles that end there; fields the history does not have are "0" / 0."""
+    """`<symbol>@ticker`: REST `ticker/24hr` of the moment the event is made, in the event's field names."""
 
     def __init__(self, symbol: str, history: History, layout: list[str]) -> None:
         self.symbol = symbol
@@ -92,24 +98,16 @@ class TickerFeed:
         self.layout = layout
 
     def event(self, n: int, now: int) -> dict[str, Any]:
-        candles = self.history.series(self.symbol, "1h").candles
-        replay = max(1, min(TICKER_REPLAY, len(candles) - TICKER_WINDOW))
-        last = len(candles) - replay + n % replay
-        window = candles[max(0, last - TICKER_WINDOW + 1): last + 1]
-        before = candles[last - TICKER_WINDOW] if last >= TICKER_WINDOW else window[0]
-        open_, close = Decimal(window[0].o), Decimal(window[-1].c)
-        change = close - open_
-        percent = (change * 100 / open_).quantize(Decimal("0.001")) if open_ else Decimal("0.000")
-        values = {
-            "e": "24hrTicker", "E": now, "s": self.symbol,
-            "p": _dec(change), "P": _dec(percent), "w": "0",
-            "x": before.c, "c": window[-1].c, "Q": "0", "b": "0", "B": "0", "a": "0", "A": "0",
-            "o": window[0].o, "h": max((c.h for c in window), key=Decimal),
-            "l": min((c.l for c in window), key=Decimal),
-            "v": _dec(sum((Decimal(c.v) for c in window), Decimal(0))), "q": "0",
-            "O": now - DAY, "C": now, "F": 0, "L": 0, "n": 0,
-        }
+        ticker = ticker_24hr(self.history, self.symbol, now)
+        values = {"e": "24hrTicker", "E": now, "s": self.symbol,
+                  **{key: ticker[field] for key, field in TICKER_FIELDS.items()}}
         return {key: values[key] for key in self.layout}
+
+
+def _trade_feed(history: History, symbol: str, trades: list[RecordedTrade], layout: list[str]) -> TradeFeed:
+    # Re-priced so the newest recorded trade is at the current price, as REST /api/v3/trades does.
+    newest = max(trades, key=lambda t: t.id)
+    return TradeFeed(symbol, trades, layout, trade_price(history, symbol, newest.price))
 
 
 def binance_feeds(history: History) -> dict[str, Feed]:
@@ -119,10 +117,10 @@ def binance_feeds(history: History) -> dict[str, Feed]:
     trade_layout = [key for key in eth if key not in DROPPED_TRADE_FIELDS]
     btc_trades = [RecordedTrade(r["id"], r["price"], r["qty"], r["isBuyerMaker"], r["isBestMatch"])
                   for r in load_json("binance/trades_BTCUSDT.json")]
+    eth_trades = [RecordedTrade(eth["t"], eth["p"], eth["q"], eth["m"], eth["M"])]
     feeds: dict[str, Feed] = {
-        "btcusdt@trade": TradeFeed("BTCUSDT", btc_trades, trade_layout),
-        "ethusdt@trade": TradeFeed("ETHUSDT", [RecordedTrade(eth["t"], eth["p"], eth["q"], eth["m"], eth["M"])],
-                                   trade_layout),
+        "btcusdt@trade": _trade_feed(history, "BTCUSDT", btc_trades, trade_layout),
+        "ethusdt@trade": _trade_feed(history, "ETHUSDT", eth_trades, trade_layout),
     }
     for symbol in history.symbols:
         feeds[f"{symbol.lower()}@ticker"] = TickerFeed(symbol, history, ticker_layout)

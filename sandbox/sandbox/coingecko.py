@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from sandbox import market
 from sandbox.fixtures import load_json
 from sandbox.history import DAY, INTERVALS, History
 from sandbox.params import int_param
@@ -26,10 +27,12 @@ ORDERS = {
 
 
 SIMPLE_FLAGS = (
-    ("include_market_cap", "market_cap", "usd_market_cap"),
-    ("include_24hr_vol", "total_volume", "usd_24h_vol"),
-    ("include_24hr_change", "price_change_percentage_24h", "usd_24h_change"),
+    ("include_market_cap", "usd_market_cap"),
+    ("include_24hr_vol", "usd_24h_vol"),
+    ("include_24hr_change", "usd_24h_change"),
+    ("include_last_updated_at", "last_updated_at"),
 )
+MINUTE_S = 60  # CoinGecko refreshes prices about once a minute
 # Market charts: CoinGecko gives hourly points up to 90 days and daily ones beyond (5-minute ones for 1 day,
 # which the hourly history cannot give).
 HOURLY_MAX_DAYS = 90
@@ -118,6 +121,20 @@ def sort_markets(coins: list[dict[str, Any]], order: str) -> list[dict[str, Any]
     if order == "market_cap_desc":
         return list(coins)
     return sorted(coins, key=lambda c: c[field], reverse=descending)
+
+
+def simple_figures(history: History, coin: dict[str, Any], now: int) -> dict[str, Any]:
+    """A coin's /simple/price figures: for bitcoin and ethereum derived from the history at now (see
+    data/README.md), for the other coins those of the recorded markets page."""
+    symbol = COIN_SYMBOLS.get(coin["id"])
+    if symbol is None:
+        return {"usd": coin["current_price"], "usd_market_cap": coin["market_cap"],
+                "usd_24h_vol": coin["total_volume"], "usd_24h_change": coin["price_change_percentage_24h"],
+                "last_updated_at": int(datetime.fromisoformat(coin["last_updated"]).timestamp())}
+    d = market.day(history, symbol, now)
+    return {"usd": float(d.last), "usd_market_cap": float(Decimal(str(coin["circulating_supply"])) * d.last),
+            "usd_24h_vol": float(d.quote_volume), "usd_24h_change": float(d.change_ratio * 100),
+            "last_updated_at": now // 1000 // MINUTE_S * MINUTE_S}
 
 
 def create_app(history: History) -> FastAPI:
@@ -209,24 +226,24 @@ def create_app(history: History) -> FastAPI:
     async def simple_price(request: Request) -> Response:
         q = request.query_params
         currencies = [c.strip().lower() for c in q.get("vs_currencies", "").split(",") if c.strip()]
-        # Derived from the recorded usd markets page, so usd is the only currency.
+        # Prices come from the USDT history and the recorded usd markets page, so usd is the only currency.
         if not currencies or any(c != "usd" for c in currencies):
             raise _error(400, "invalid vs_currency")
         wanted = [i.strip() for i in q.get("ids", "").split(",") if i.strip()]
         if not wanted:
             raise _error(400, "missing ids")
         by_id = {c["id"]: c for c in load_json("coingecko/coins_markets_usd_per100_page1.json")}
+        now = history.now_ms()
         result = {}
         for coin_id in wanted:
             coin = by_id.get(coin_id)
             if coin is None:
                 continue  # CoinGecko leaves unknown ids out
-            entry = {"usd": coin["current_price"]}
-            for flag, field, key in SIMPLE_FLAGS:
+            figures = simple_figures(history, coin, now)
+            entry = {"usd": figures["usd"]}
+            for flag, key in SIMPLE_FLAGS:
                 if _flag(request, flag):
-                    entry[key] = coin[field]
-            if _flag(request, "include_last_updated_at"):
-                entry["last_updated_at"] = int(datetime.fromisoformat(coin["last_updated"]).timestamp())
+                    entry[key] = figures[key]
             result[coin_id] = entry
         return json_response(result)
 

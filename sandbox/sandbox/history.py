@@ -161,18 +161,20 @@ class History:
         """Current time in ms from the history's clock."""
         return int(self._clock() * 1000)
 
-    def shift_ms(self, resolution: str) -> int:
-        """Whole-unit shift that moves the source's last open time to the start of the current unit."""
+    def shift_ms(self, resolution: str, now: int | None = None) -> int:
+        """Whole-unit shift that moves the source's last open time to the start of the unit holding now
+        (default: the clock's current time)."""
         unit = MINUTE if resolution == "1m" else HOUR
         last = max((rows[-1].t for rows in self._sources[resolution].values() if rows), default=None)
         if last is None:
             return 0
-        return bucket_start(self.now_ms(), unit) - last
+        return bucket_start(self.now_ms() if now is None else now, unit) - last
 
-    def series(self, symbol: str, interval: str) -> Series:
-        """Shifted (and aggregated) candles of symbol at interval; empty if none exist."""
+    def series(self, symbol: str, interval: str, now: int | None = None) -> Series:
+        """Shifted (and aggregated) candles of symbol at interval, as seen at `now` (default: the clock);
+        empty if none exist."""
         length, origin, resolution = INTERVALS[interval]
-        shift = self.shift_ms(resolution)
+        shift = self.shift_ms(resolution, now)
         key = (symbol, interval)
         cached = self._cache.get(key)
         if cached is not None and cached[0] == shift:

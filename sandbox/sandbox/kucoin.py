@@ -1,20 +1,29 @@
-"""KuCoin spot REST (api.kucoin.com): recorded payloads, derived listings and time-shifted candles."""
+"""KuCoin spot REST (api.kucoin.com): derived listings, time-shifted candles, and 24-hour stats, books and trades
+derived from the same history (sandbox.market; see data/README.md)."""
 
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from sandbox import market
 from sandbox.fixtures import load_json
 from sandbox.history import History
+from sandbox.market import plain
 from sandbox.params import int_param
 from sandbox.responses import UpstreamError, answer_errors, code_msg_body, json_response
 
 OK = "200000"
 CANDLE_TYPES = {"1min": "1m", "5min": "5m", "15min": "15m", "1hour": "1h", "4hour": "4h", "1day": "1d", "1week": "1w"}
 MAX_CANDLES = 1500
-RECORDED_SYMBOL = "BTC-USDT"
+# Only BTC-USDT stats, books and trades were recorded; ETH-USDT reuses them for everything that is not a price.
+STATS_FILE = "kucoin/market_stats_BTC-USDT.json"
+BOOK_FILE = "kucoin/orderbook_level2_20_BTC-USDT.json"
+TRADES_FILE = "kucoin/trade_histories_BTC-USDT.json"
+CHANGE_RATE = Decimal("0.0001")  # changeRate has 4 decimals, as recorded
+NS_PER_MS = 1_000_000  # trade times are in nanoseconds
 
 
 def to_kucoin_symbol(binance_symbol: str) -> str:
@@ -33,6 +42,38 @@ def _invalid(name: str) -> UpstreamError:
 _int = partial(int_param, invalid=_invalid)
 
 
+def stats(history: History, pair: str, symbol: str, now: int) -> dict[str, Any]:
+    """`GET /api/v1/market/stats` data of pair at now: prices and volumes from the history, the rest as recorded."""
+    recorded = load_json(STATS_FILE)["data"]
+    d = market.day(history, symbol, now)
+    last = recorded["last"]
+    return {**recorded, "time": now, "symbol": pair,
+            "buy": plain(market.scale(recorded["buy"], last, d.last)),
+            "sell": plain(market.scale(recorded["sell"], last, d.last)),
+            "changeRate": plain(d.change_ratio.quantize(CHANGE_RATE)), "changePrice": plain(d.change),
+            "high": plain(d.high), "low": plain(d.low), "vol": plain(d.volume), "volValue": plain(d.quote_volume),
+            "last": plain(d.last), "averagePrice": plain(d.average)}
+
+
+def order_book(history: History, symbol: str, now: int) -> dict[str, Any]:
+    """Level-2 book data: the recorded book re-priced around the current price, time = now."""
+    recorded = load_json(BOOK_FILE)["data"]
+    mid = market.book_mid(recorded["bids"], recorded["asks"])
+    current = market.current_price(history, symbol, now)
+    return {**recorded, "time": now,
+            **{side: market.reprice_levels(recorded[side], mid, current, plain) for side in ("bids", "asks")}}
+
+
+def trade_histories(history: History, symbol: str, now: int) -> list[dict[str, Any]]:
+    """Trade histories: the recorded trades re-priced and re-timed so the newest is the current price at now."""
+    recorded = load_json(TRADES_FILE)["data"]
+    newest = max(recorded, key=lambda t: t["time"])
+    current = market.current_price(history, symbol, now)
+    offset = market.retime_offset([t["time"] for t in recorded], now * NS_PER_MS)
+    return [{**t, "price": plain(market.scale(t["price"], newest["price"], current)), "time": t["time"] + offset}
+            for t in recorded]
+
+
 def create_app(history: History) -> FastAPI:
     """The KuCoin spot REST app."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
@@ -40,11 +81,11 @@ def create_app(history: History) -> FastAPI:
 
     answer_errors(app, code_msg_body)
 
-    def symbol_of(request: Request, recorded_only: bool = False) -> str:
+    def symbol_of(request: Request) -> str:
         symbol = request.query_params.get("symbol")
         if not symbol:
             raise _invalid("symbol")
-        if symbol not in pairs or (recorded_only and symbol != RECORDED_SYMBOL):
+        if symbol not in pairs:
             raise UpstreamError("400100", "Unsupported trading pair.")
         return symbol
 
@@ -64,28 +105,31 @@ def create_app(history: History) -> FastAPI:
 
     @app.get("/api/v1/market/allTickers")
     async def all_tickers() -> Response:
-        # Derived: the recorded BTC-USDT 24h stats, in the allTickers item layout (no other pair was recorded).
-        stats = dict(load_json("kucoin/market_stats_BTC-USDT.json")["data"])
-        stamp = stats.pop("time")
-        item = {"symbol": stats.pop("symbol"), "symbolName": RECORDED_SYMBOL, **stats}
-        return _ok({"time": stamp, "ticker": [item]})
+        # The stats of every pair in the allTickers item layout: time moves to the top, symbolName = symbol.
+        now = history.now_ms()
+        items = []
+        for pair, symbol in pairs.items():
+            item = stats(history, pair, symbol, now)
+            del item["time"]
+            items.append({"symbol": pair, "symbolName": pair, **item})
+        return _ok({"time": now, "ticker": items})
 
     @app.get("/api/v1/market/stats")
-    async def stats(request: Request) -> Response:
-        symbol_of(request, recorded_only=True)
-        return json_response(load_json("kucoin/market_stats_BTC-USDT.json"))
+    async def market_stats(request: Request) -> Response:
+        pair = symbol_of(request)
+        return _ok(stats(history, pair, pairs[pair], history.now_ms()))
 
     @app.get("/api/v1/market/orderbook/level2_20")
     @app.get("/api/v1/market/orderbook/level2_100")
     async def orderbook(request: Request) -> Response:
         # level2_100 (ccxt's default depth) reuses the level2_20 recording: same layout, and it only kept 2 levels.
-        symbol_of(request, recorded_only=True)
-        return json_response(load_json("kucoin/orderbook_level2_20_BTC-USDT.json"))
+        pair = symbol_of(request)
+        return _ok(order_book(history, pairs[pair], history.now_ms()))
 
     @app.get("/api/v1/market/histories")
     async def histories(request: Request) -> Response:
-        symbol_of(request, recorded_only=True)
-        return json_response(load_json("kucoin/trade_histories_BTC-USDT.json"))
+        pair = symbol_of(request)
+        return _ok(trade_histories(history, pairs[pair], history.now_ms()))
 
     @app.get("/api/v1/market/candles")
     async def candles(request: Request) -> Response:

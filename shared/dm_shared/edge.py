@@ -12,6 +12,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dm_shared.errors import DEFAULT_RETRY_SECONDS, RETRY_STATUSES
 from dm_shared.logs import request_id
 from dm_shared.metrics import REQUESTS, route_label
 
@@ -21,6 +22,8 @@ _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count(1)
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 _PREFLIGHT_MAX_AGE = b"600"
+# Retry-After of a 429/503/504 that did not say (a /health that is down): every such answer carries one.
+_DEFAULT_RETRY = str(int(DEFAULT_RETRY_SECONDS)).encode()
 
 
 class Edge:
@@ -102,6 +105,8 @@ class EdgeMiddleware:
                 if message["type"] == "http.response.start":
                     status = message["status"]
                     message["headers"] = [*message.get("headers", ()), *headers]
+                    if status in RETRY_STATUSES and not any(k.lower() == b"retry-after" for k, _ in message["headers"]):
+                        message["headers"].append((b"retry-after", _DEFAULT_RETRY))
                 await send(message)
 
             await self.app(scope, receive, send_wrapper)

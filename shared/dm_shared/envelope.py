@@ -40,7 +40,7 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 def error_response(exc: ApiError) -> JsonResponse:
     """Render an ApiError as its envelope with its status and headers."""
     return JsonResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status,
-                        headers=exc.headers)
+                        headers=exc.response_headers())
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:

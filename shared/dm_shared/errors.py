@@ -22,7 +22,13 @@ handler per app renders them in spec 002's envelope.
     └── GatewayTimeoutError       GATEWAY_TIMEOUT            504  a suite service was too slow (gateway)
 """
 
+import math
 from typing import Any
+
+# Answers that tell the client to come back later carry Retry-After (seconds): what the error knows,
+# else this.
+RETRY_STATUSES = frozenset({429, 503, 504})
+DEFAULT_RETRY_SECONDS = 5.0
 
 
 class ApiError(Exception):
@@ -38,6 +44,15 @@ class ApiError(Exception):
         self.message = message or self.message
         self.details = details or {}
         self.headers = headers or {}
+
+    def response_headers(self) -> dict[str, str]:
+        """The headers of this error's answer: its own, and Retry-After on a 429, 503 or 504."""
+        headers = dict(self.headers)
+        if self.status in RETRY_STATUSES and not any(name.lower() == "retry-after" for name in headers):
+            seconds = (getattr(self, "retry_after", None) or self.details.get("retry_after")
+                       or self.details.get("retry_in") or DEFAULT_RETRY_SECONDS)
+            headers["Retry-After"] = str(max(1, math.ceil(seconds)))
+        return headers
 
 
 class BadRequestError(ApiError):

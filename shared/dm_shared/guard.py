@@ -16,6 +16,7 @@ A client that makes several requests per call (ccxt's `load_markets`) spends per
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -27,8 +28,9 @@ from dm_shared.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 log = logging.getLogger("dm.guard")
 T = TypeVar("T")
 
-# How long an upstream is paused after a rate-limit answer that names no Retry-After.
-DEFAULT_PAUSE_SECONDS = 60.0
+# Pause after a rate-limit answer that says nothing of how long to wait: doubling from the first to the
+# last for each such answer in a row, until a call succeeds again.
+FIRST_PAUSE_SECONDS, LAST_PAUSE_SECONDS = 2.0, 300.0
 
 
 def _unreadable(name: str) -> Callable[[Exception], ApiError]:
@@ -36,6 +38,24 @@ def _unreadable(name: str) -> Callable[[Exception], ApiError]:
         return UpstreamBadResponseError(f"{name} sent a response that could not be read ({type(exc).__name__})",
                                         details={"upstream": name})
     return translate
+
+
+class Latency:
+    """Recent successful call durations of one upstream, for hedging: when the next source may start."""
+
+    def __init__(self, size: int = 64, minimum: int = 5):
+        self._seconds: deque[float] = deque(maxlen=size)
+        self._minimum = minimum
+
+    def observe(self, seconds: float) -> None:
+        self._seconds.append(seconds)
+
+    def p95(self) -> float | None:
+        """The 95th percentile of recent successes; None until there are enough of them."""
+        if len(self._seconds) < self._minimum:
+            return None
+        ordered = sorted(self._seconds)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 class Guard:
@@ -48,6 +68,8 @@ class Guard:
         self.breaker = breaker or CircuitBreaker(name)
         # Foreign exceptions (an SDK's, a parser's) become suite errors here; suite errors pass as they are.
         self.translate = translate or _unreadable(name)
+        self._limited_in_a_row = 0
+        self.latency = Latency()
 
     async def spend(self, cost: float) -> None:
         """Take `cost` from this upstream's shared budget, or raise: paused (429 answer) or budget spent."""
@@ -81,6 +103,8 @@ class Guard:
         finally:
             UPSTREAM_LATENCY.labels(self.name).observe(time.perf_counter() - started)
         self.breaker.record(None)
+        self._limited_in_a_row = 0
+        self.latency.observe(time.perf_counter() - started)
         UPSTREAM_CALLS.labels(self.name, "ok").inc()
         return result
 
@@ -92,9 +116,13 @@ class Guard:
             return
         self.breaker.record(error)
         if isinstance(error, UpstreamRateLimitedError):
+            if error.retry_after is None:  # the answer said nothing of how long: back off exponentially
+                self._limited_in_a_row += 1
+                error.retry_after = min(LAST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** (self._limited_in_a_row - 1))
+                error.details["retry_after"] = error.retry_after
             await self.pause(error.retry_after)
 
-    async def pause(self, retry_after: float | None) -> None:
-        """Pause the upstream for every replica for `retry_after` seconds (a default when it named none)."""
+    async def pause(self, seconds: float) -> None:
+        """Pause the upstream for every replica for `seconds`."""
         if self.budget is not None:
-            await self.budget.pause(self.name, retry_after or DEFAULT_PAUSE_SECONDS)
+            await self.budget.pause(self.name, seconds)

@@ -7,7 +7,7 @@ under-reporting in /docs.
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
@@ -22,6 +22,8 @@ class Attempt(Model):
     source: str
     code: str
     message: str
+    retry_after: float | None = Field(None, description="Seconds until the source may be asked again, when it "
+                                                         "asked us to slow down")
 
 
 class ProvenanceOut(Model):

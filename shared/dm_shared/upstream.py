@@ -7,8 +7,6 @@ fallback chain is the faster remedy. Every httpx failure is translated here, onc
 UpstreamError tree.
 """
 
-import email.utils
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +22,7 @@ from dm_shared.errors import (
     UpstreamUnavailableError,
 )
 from dm_shared.guard import Guard
+from dm_shared.ratelimit import is_rate_limit, venue_code, wait_seconds
 
 _RETRYABLE_STATUS = {502, 503, 504}
 USER_AGENT = "dreammaker-crypto-api/0.1"
@@ -61,20 +60,6 @@ class Fetched:
 class _Retryable(Exception):
     def __init__(self, error: UpstreamError):
         self.error = error
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class UpstreamClient:
@@ -139,10 +124,11 @@ class UpstreamClient:
             raise _Retryable(UpstreamUnavailableError(f"{upstream.name} is unreachable ({type(exc).__name__})",
                                                       details=where)) from exc
         status = response.status_code
-        if status in (429, 418):
-            raise UpstreamRateLimitedError(f"{upstream.name} rate limit reached (HTTP {status})",
-                                           retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                                           details=where)
+        if status >= 400 and is_rate_limit(status, response.content):
+            code = venue_code(response.content)
+            raise UpstreamRateLimitedError(
+                f"{upstream.name} asked us to slow down (HTTP {status}{f', code {code}' if code else ''})",
+                retry_after=wait_seconds(response.headers), details={**where, "status": status})
         if status >= 400:
             error = UpstreamError(f"{upstream.name} answered HTTP {status}", details={**where, "status": status})
             if status in _RETRYABLE_STATUS:

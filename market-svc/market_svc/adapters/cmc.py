@@ -35,7 +35,7 @@ class CoinMarketCapAdapter:
                  timeout: float):
         self.keyed = bool(api_key)
         self.upstream = Upstream(guard, base_url, headers={"X-CMC_PRO_API_KEY": api_key or ""}, timeout=timeout)
-        self.breaker = guard.breaker
+        self.guard, self.breaker = guard, guard.breaker
         self._client = client
 
     async def close(self) -> None:

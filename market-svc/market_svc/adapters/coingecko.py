@@ -59,7 +59,7 @@ class CoinGeckoAdapter:
                  timeout: float):
         headers = {"x-cg-pro-api-key": api_key} if api_key else {}
         self.upstream = Upstream(guard, base_url, headers=headers, timeout=timeout)
-        self.breaker = guard.breaker
+        self.guard, self.breaker = guard, guard.breaker
         self.keyed = bool(api_key)
         self._client = client
 

@@ -4,6 +4,7 @@ types here, with ccxt's errors translated here, once, and every call under the v
 import asyncio
 import re
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from dm_shared.errors import (
 )
 from dm_shared.guard import Guard
 from dm_shared.names import Venue
-from dm_shared.upstream import parse_retry_after
+from dm_shared.ratelimit import is_rate_limit, venue_code, wait_seconds
 
 from market_svc.domain.types import (
     Candle,
@@ -65,6 +66,9 @@ _SERVER_STATUS = re.compile(r"\s(5\d\d)\s")
 def suite_exchange(exchange_class: type, guard: Guard) -> type:
     """`exchange_class` as the suite runs it.
 
+    - A rate-limit answer is recognised here, on the answer itself, whatever exception ccxt would make of
+      it (RateLimitExceeded, DDoSProtection, or ExchangeNotAvailable for some venues' 429s), with the wait
+      its own headers name.
     - A 2xx body that is not JSON is refused: ccxt would hand the raw text to its parsers, which then
       yield an empty, plausible-looking result instead of an error.
     - Each request spends its ccxt cost (the venue's request weight) from the guard's shared budget,
@@ -77,6 +81,11 @@ def suite_exchange(exchange_class: type, guard: Guard) -> type:
     def on_rest_response(self, code, reason, url, method, response_headers, response_body, request_headers,
                          request_body):
         body = response_body.strip()
+        if code >= 400 and is_rate_limit(code, body):
+            found = venue_code(body)
+            raise UpstreamRateLimitedError(
+                f"{self.id} asked us to slow down (HTTP {code}{f', code {found}' if found else ''})",
+                retry_after=wait_seconds(response_headers), details={"upstream": self.id, "status": code})
         if 200 <= code < 300 and body:
             try:
                 orjson.loads(body)
@@ -88,15 +97,15 @@ def suite_exchange(exchange_class: type, guard: Guard) -> type:
                 {"on_rest_response": on_rest_response, "throttle": throttle})
 
 
-def _translate(venue: str, exc: Exception, retry_after: float | None = None) -> ApiError:
+def _translate(venue: str, exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):  # the budget's own refusals pass through
         return exc
     where = {"upstream": venue}
     text = str(exc)[:160]
     if isinstance(exc, ccxt.RequestTimeout):
         return UpstreamTimeoutError(f"{venue} did not answer in time", details=where)
-    if isinstance(exc, ccxt.DDoSProtection):  # includes RateLimitExceeded: HTTP 429/418
-        return UpstreamRateLimitedError(f"{venue} rate limit reached", retry_after=retry_after, details=where)
+    if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):  # siblings under NetworkError in ccxt 4.5
+        return UpstreamRateLimitedError(f"{venue} asked us to slow down", details=where)
     if isinstance(exc, ccxt.BadSymbol):
         return InvalidSymbolError(f"{venue} does not list this symbol", details=where)
     if isinstance(exc, ccxt.NetworkError):
@@ -191,17 +200,13 @@ class ExchangeAdapter:
             {"timeout": int(timeout * 1000), "options": VENUE_OPTIONS.get(venue, {})})
         if base_url:
             self.exchange.urls["api"] = rewrite_hosts(self.exchange.urls["api"], base_url)
-        guard.translate = self._translate
+        guard.translate = partial(_translate, venue)
         self._markets_ttl = markets_ttl
         self._markets_loaded_at = 0.0
         self._markets_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self.exchange.close()
-
-    def _translate(self, exc: Exception) -> ApiError:
-        headers = self.exchange.last_response_headers or {}
-        return _translate(self.name, exc, parse_retry_after(headers.get("Retry-After")))
 
     async def _call(self, make_call) -> Any:
         # ccxt spends the budget per request itself (throttle), hence no cost here.

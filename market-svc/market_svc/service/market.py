@@ -1,8 +1,7 @@
 """The market list: CoinGecko, then Binance, then CoinMarketCap when keyed."""
 
 from dm_shared.errors import SourceUnsupportedError
-from dm_shared.fallback import Source, first_success
-from dm_shared.names import Provider, Venue
+from dm_shared.fallback import source
 from dm_shared.provenance import Provenance
 
 from market_svc.domain import market
@@ -14,6 +13,7 @@ from market_svc.sources import Sources
 async def get_market(sources: Sources, *, limit: int, sort: market.SortKey, currency: str,
                      category: market.Category) -> tuple[list[MarketItem], Provenance]:
     """The top `limit` coins: CoinGecko, then Binance, then CoinMarketCap when keyed."""
+    deadline = sources.deadline("market")
 
     async def from_coingecko() -> list[MarketItem]:
         order = "volume_desc" if sort == "volume" else "market_cap_desc"
@@ -35,8 +35,7 @@ async def get_market(sources: Sources, *, limit: int, sort: market.SortKey, curr
         items = await sources.cmc.fetch_listings(currency=currency, count=limit)
         return market.sort_items(items, sort)[:limit]
 
-    items, provenance = await first_success([
-        Source(Provider.COINGECKO, from_coingecko), Source(Venue.BINANCE, from_binance),
-        Source(Provider.COINMARKETCAP, from_cmc),
-    ])
+    items, provenance = await sources.first([
+        source(sources.coingecko, from_coingecko), source(sources.binance, from_binance),
+        source(sources.cmc, from_cmc)], deadline)
     return items, noted(provenance, "market")

@@ -5,7 +5,7 @@ import math
 from dm_shared.assets import ASSETS, USD_STABLECOINS
 from dm_shared.clock import now_ms
 from dm_shared.errors import InvalidSymbolError, SourceUnsupportedError
-from dm_shared.fallback import Source, each, first_success
+from dm_shared.fallback import each, source
 from dm_shared.names import Provider
 from dm_shared.provenance import Provenance
 
@@ -21,6 +21,7 @@ COINGECKO_OHLC_MAX_DAYS = 30  # CoinGecko returns 4-hour candles for 3..30 days,
 async def get_ohlcv(sources: Sources, *, symbol: str, timeframe: str, limit: int, since: int | None,
                     until: int | None) -> tuple[list[Candle], Provenance, str]:
     """Candles of `symbol` (any accepted spelling) over the exchanges, then CoinGecko."""
+    deadline = sources.deadline("ohlcv")
     ohlcv.check_window(since, until)
     resolved = sources.resolve(symbol)
     base, quote, pair = resolved.base, resolved.quote, str(resolved)
@@ -45,6 +46,6 @@ async def get_ohlcv(sources: Sources, *, symbol: str, timeframe: str, limit: int
                                                      candle_ms=TIMEFRAMES["4h"])
         return ohlcv.select(candles, since=since, until=until, limit=limit)
 
-    candles, provenance = await first_success(
-        [*each(sources.exchanges, from_exchange), Source(Provider.COINGECKO, from_coingecko)])
+    candles, provenance = await sources.first(
+        [*each(sources.exchanges, from_exchange), source(sources.coingecko, from_coingecko)], deadline)
     return candles, noted(provenance, "ohlcv"), pair

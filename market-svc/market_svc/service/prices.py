@@ -7,7 +7,7 @@ from typing import Any
 from dm_shared.assets import ASSETS, USD_STABLECOINS
 from dm_shared.clock import now_ms
 from dm_shared.errors import ApiError, InvalidSymbolError, SourceUnsupportedError
-from dm_shared.fallback import each, first_success, no_answer
+from dm_shared.fallback import each, no_answer
 from dm_shared.names import Provider, Venue
 from dm_shared.provenance import Attempt, Provenance
 from dm_shared.symbols import Pair
@@ -45,7 +45,7 @@ async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h:
             failed.append(Attempt(name, "LATE", f"{name} did not answer within {budget_s:.2f}s"))
         elif isinstance(task.exception(), ApiError):
             exc = task.exception()
-            failed.append(Attempt(name, exc.code, exc.message))
+            failed.append(Attempt.of(name, exc))
             if isinstance(exc, InvalidSymbolError):
                 invalid.append(exc)
         elif task.exception() is not None:
@@ -66,7 +66,7 @@ async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h:
             "spread": max(prices) - min(prices),
             "spread_pct": round((max(prices) - min(prices)) / median * 100, 4) if median else None,
             "late": late,
-            "failed": [vars(a) for a in failed if a.code != "LATE"],
+            "failed": [a.to_dict() for a in failed if a.code != "LATE"],
         },
     }
     if include_24h:
@@ -92,6 +92,7 @@ async def _from_coingecko(sources: Sources, pair: Pair) -> Quote:
 
 async def get_ticker(sources: Sources, *, symbol: str) -> dict[str, Any]:
     """The 24h ticker of a pair: Binance, then KuCoin, then OKX."""
+    deadline = sources.deadline("ticker")
     pair = str(sources.resolve(symbol))
-    ticker, provenance = await first_success(each(sources.exchanges, lambda e: e.fetch_ticker(pair)))
+    ticker, provenance = await sources.first(each(sources.exchanges, lambda e: e.fetch_ticker(pair)), deadline)
     return {**ticker.model_dump(), **provenance.to_fields()}

@@ -4,7 +4,7 @@ from typing import Any
 
 from dm_shared.assets import ASSETS, USD_STABLECOINS
 from dm_shared.errors import InvalidRangeError, SourceUnsupportedError, UpstreamError
-from dm_shared.fallback import Source, each, first_success
+from dm_shared.fallback import each, source
 from dm_shared.names import Provider
 
 from market_svc.domain import ohlcv
@@ -37,6 +37,7 @@ def _shares(coins: list[MarketItem]) -> dict[str, float]:
 async def get_stats(sources: Sources) -> dict[str, Any]:
     """Totals and dominance from CoinGecko /global, estimated from its coin list when /global fails;
     top movers from the coin list (empty, and said, when it cannot be had)."""
+    deadline = sources.deadline("stats")
     fetched: list[list[MarketItem]] = []
 
     async def coins() -> list[MarketItem]:
@@ -63,11 +64,11 @@ async def get_stats(sources: Sources) -> dict[str, Any]:
                 "active_cryptocurrencies": None, "active_markets": None, "active_exchanges": None,
                 "updated_at": None}
 
-    figures, provenance = await first_success([Source(Provider.COINGECKO, from_global),
-                                               Source(COIN_LIST, from_coin_list)])
+    figures, provenance = await sources.first([source(sources.coingecko, from_global),
+                                               source(sources.coingecko, from_coin_list, COIN_LIST)], deadline)
     provenance = noted(provenance, "stats")
     try:
-        gainers, losers = _movers(await coins())
+        gainers, losers = _movers(await deadline.run(coins(), Provider.COINGECKO))
     except UpstreamError as exc:
         gainers, losers = [], []
         provenance.notes.append(f"top movers unavailable: {exc.code}")
@@ -76,6 +77,7 @@ async def get_stats(sources: Sources) -> dict[str, Any]:
 
 async def get_dominance(sources: Sources) -> dict[str, Any]:
     """Market-cap share of the largest assets and of all others, in percent."""
+    deadline = sources.deadline("stats")
 
     async def from_global() -> dict[str, float]:
         return (await sources.coingecko.fetch_global()).market_cap_percentage
@@ -83,8 +85,8 @@ async def get_dominance(sources: Sources) -> dict[str, Any]:
     async def from_coin_list() -> dict[str, float]:
         return _shares(await _top_coins(sources))
 
-    shares, provenance = await first_success([Source(Provider.COINGECKO, from_global),
-                                              Source(COIN_LIST, from_coin_list)])
+    shares, provenance = await sources.first([source(sources.coingecko, from_global),
+                                              source(sources.coingecko, from_coin_list, COIN_LIST)], deadline)
     top = sorted(shares.items(), key=lambda kv: kv[1], reverse=True)[:DOMINANCE_TOP]
     dominance = {symbol.upper(): round(share, 4) for symbol, share in top}
     dominance["others"] = round(max(0.0, 100 - sum(share for _, share in top)), 4)
@@ -101,6 +103,7 @@ def _resample(points: list[tuple[int, float]], start: int, step: int) -> dict[in
 
 async def get_history(sources: Sources, *, symbol: str, start: int, end: int, interval: str) -> dict[str, Any]:
     """Prices at `interval` between `start` and `end` (ms): CoinGecko, then exchange candles."""
+    deadline = sources.deadline("history")
     if start > end:
         raise InvalidRangeError("`from` is after `to`", details={"from": start, "to": end})
     step = HISTORY_INTERVALS[interval]
@@ -129,7 +132,7 @@ async def get_history(sources: Sources, *, symbol: str, start: int, end: int, in
         return [{"timestamp": c.t, "price": c.c, "volume": None, "base_volume": c.v, "market_cap": None}
                 for c in kept]
 
-    data, provenance = await first_success([Source(Provider.COINGECKO, from_coingecko),
-                                            *each(sources.exchanges[:2], from_exchange)])
+    data, provenance = await sources.first([source(sources.coingecko, from_coingecko),
+                                            *each(sources.exchanges[:2], from_exchange)], deadline)
     return {"symbol": pair.base, "pair": str(pair), "interval": interval, "data": data,
             **noted(provenance, "history").to_fields()}

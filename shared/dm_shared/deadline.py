@@ -1,0 +1,35 @@
+"""A request's deadline: the time by which it answers, whatever its upstreams do."""
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from dm_shared.errors import UpstreamTimeoutError
+
+T = TypeVar("T")
+
+
+class Deadline:
+    """A point in time (monotonic) a request must answer by."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    async def run(self, call: Awaitable[T], what: str) -> T:
+        """Await `call` until the deadline; past it, UPSTREAM_TIMEOUT naming `what`."""
+        try:
+            async with asyncio.timeout(self.remaining()):
+                return await call
+        except TimeoutError:
+            raise UpstreamTimeoutError(f"{what} did not answer within the request's {self.seconds:g}s deadline",
+                                       details={"upstream": what, "deadline_s": self.seconds}) from None
