@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,7 +58,6 @@ def _classes(model) -> list[str]:
 def load(reference: str, *, allow_bundled: bool = True) -> LoadedModel:
     """`reference` (a model id in the local cache, or a folder) with `from_pretrained`; the bundled model when
     it is not available offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return _load(reference, name=reference)
     except (OSError, ValueError) as exc:
