@@ -225,8 +225,9 @@ async def test_a_new_item_reaches_the_api_nats_and_a_websocket_client_once(stack
             pass
     await nc.close()
     article = served[0]
-    assert [m["id"] for m in pushed if m["title"] == item["title"]] == [article["id"]]
-    assert [m["id"] for m in on_bus if m["title"] == item["title"]] == [article["id"]]
+    # Once each, and nothing else: the feed re-listed its older items (past what dedup keeps in memory) too.
+    assert [m["id"] for m in pushed] == [article["id"]]
+    assert [m["id"] for m in on_bus] == [article["id"]]
     message = next(m for m in on_bus if m["id"] == article["id"])
     assert message["type"] == "news_article" and message["related_symbols"] == article["related_symbols"]
     polling = [httpx.get(stack.url(name) + "/health").json()["polling"] for name in ("news", "news-1")]

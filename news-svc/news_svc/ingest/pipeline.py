@@ -35,6 +35,10 @@ class Known:
         self.by_url[document["url"]] = document["id"]
         self.titles.append((document["id"], frozenset(document["title_words"]), document["published_ms"]))
 
+    def forget_before(self, published_ms: int) -> None:
+        """Drop titles published before `published_ms` (URLs are checked against the store as well)."""
+        self.titles = [entry for entry in self.titles if entry[2] >= published_ms]
+
     def match(self, url: str, words: frozenset[str], published_ms: int, *, hours: float,
               threshold: float) -> str | None:
         """The id of the stored story this one repeats, if any."""
@@ -120,15 +124,22 @@ class Ingest:
                     continue
             await self._merge(repeat, item, fresh)
             outcome.merged += 1
+        # Older than what deduplication remembers (a feed keeps items for days): stored already, by id.
+        stored = await self.store.existing([d["id"] for d, _ in fresh]) if fresh else set()
+        for document, item in [(d, i) for d, i in fresh if d["id"] in stored]:
+            await self.store.merge(document["id"], item.provider, item.votes, document["attribution"])
+            outcome.merged += 1
+        fresh = [(d, i) for d, i in fresh if d["id"] not in stored]
+        known.forget_before(now_ms() - int(self.dedup_hours * 2 * 3_600_000))
         if fresh:
             scores = await self.scorer.score([d["title"] for d, _ in fresh])
             for (document, _), scored in zip(fresh, scores, strict=True):
                 document.update(sentiment=scored.label, sentiment_score=scored.score,
                                 sentiment_probabilities=scored.probabilities,
                                 sentiment_model=f"{scored.model}@{scored.model_version}", first_seen_at=now_ms())
-                await self.store.insert(document)
                 known.add(document)
-                outcome.new.append(document)
+                if await self.store.insert(document):
+                    outcome.new.append(document)
         return outcome
 
     async def _merge(self, article: str, item: Incoming, fresh: list[tuple[dict[str, Any], Incoming]]) -> None:

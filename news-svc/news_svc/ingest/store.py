@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from dm_shared.errors import ApiError, BadRequestError
 
@@ -61,8 +61,20 @@ class Store:
     async def get(self, article_id: str) -> dict[str, Any] | None:
         return await self._run(self.articles.find_one({"_id": article_id}))
 
-    async def insert(self, document: dict[str, Any]) -> None:
-        await self._run(self.articles.insert_one({"_id": document["id"], **document}))
+    async def insert(self, document: dict[str, Any]) -> bool:
+        """Store a new article; False when one with its id is stored already."""
+        try:
+            await self.articles.insert_one({"_id": document["id"], **document})
+        except DuplicateKeyError:
+            return False
+        except PyMongoError as exc:
+            raise StoreUnavailableError(details={"reason": type(exc).__name__}) from exc
+        return True
+
+    async def existing(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are stored."""
+        cursor = self.articles.find({"_id": {"$in": ids}}, {"_id": 1})
+        return {row["_id"] for row in await self._run(cursor.to_list(None))}
 
     async def merge(self, article_id: str, provider: str, votes: dict[str, int] | None,
                     attribution: str | None) -> None:
