@@ -123,6 +123,14 @@ def test_every_recorded_article_is_served_once_with_its_fields(ingested):
     assert times == sorted(times, reverse=True) and all(t.endswith("Z") for t in times)
 
 
+def test_an_unchanged_feed_costs_a_304(api, sandbox, ingested):
+    sandbox.reset_counts()
+    polled = wait_for(lambda: (c := news_components(api)["rss.coindesk"])["last_poll"].get("polled_at", 0)
+                      > time.time() * 1000 - 1500 and c, 10)
+    assert polled["last_poll"]["not_modified"] is True and polled["status"] == "ok"
+    assert sandbox.count("rss", "/arc/outboundfeeds/rss/") >= 1
+
+
 def test_filters_give_exactly_the_expected_recorded_articles(api, ingested):
     assert titles(everything(api, symbol="uni")) == {
         "SEC Drops Uniswap Case—UNI Token Soars!",

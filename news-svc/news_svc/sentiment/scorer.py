@@ -59,7 +59,7 @@ def load(reference: str, *, allow_bundled: bool = True) -> LoadedModel:
     """`reference` (a model id in the local cache, or a folder) with `from_pretrained`; the bundled model when
     it is not available offline."""
     try:
-        return _load(reference, name=reference)
+        return _load(reference, name=None if Path(reference).resolve() == BUNDLED else reference)
     except (OSError, ValueError) as exc:
         if not allow_bundled:
             raise
