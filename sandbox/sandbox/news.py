@@ -129,9 +129,12 @@ class NewsDesk:
         if cryptopanic:
             post_id = 90_000_000 + len(self.posts) + 1
             slug = _slug(title)
+            recorded = [p["source"] for p in load_json(CRYPTOPANIC["/api/free/v1/posts/"])["results"]
+                        if p["domain"] == spec.domain]
+            source = recorded[0] if recorded else {"title": spec.name, "region": "en", "domain": spec.domain,
+                                                   "path": None, "type": "feed"}
             self.posts.insert(0, {
-                "kind": "news", "domain": spec.domain,
-                "source": {"title": spec.name, "region": "en", "domain": spec.domain, "path": None, "type": "feed"},
+                "kind": "news", "domain": spec.domain, "source": source,
                 "title": title, "published_at": stamp, "slug": slug, "id": post_id,
                 "url": f"https://cryptopanic.com/news/{post_id}/{slug}?mtm_campaign=API-OFA", "created_at": stamp,
                 "votes": {k: 0 for k in ("negative", "positive", "important", "liked", "disliked", "lol", "toxic",
