@@ -54,7 +54,8 @@ async def lifespan(app: FastAPI):
     sources = Sources(settings, client, Budget(redis))
     mongo = open_mongo(settings.mongo_url)
     store = Store(database(mongo, settings.mongo_url)[COLLECTION])
-    scorer = Scorer(await asyncio.to_thread(load, settings.sentiment_model), batch_size=settings.sentiment_batch)
+    scorer = Scorer(await asyncio.to_thread(load, settings.sentiment_model), batch_size=settings.sentiment_batch,
+                    threads=settings.sentiment_threads)
     shared = Shared(redis)
     bus = Bus(settings.nats_url, name=f"news-svc-{replica}")
     bus.declare(NEWS, max_age=settings.news_max_age_seconds, max_messages=settings.news_max_messages)

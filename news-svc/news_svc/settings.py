@@ -59,6 +59,7 @@ class NewsSettings(CommonSettings):
     # (never downloaded); otherwise the bundled model.
     sentiment_model: str = "ElKulako/cryptobert"
     sentiment_batch: int = 64
+    sentiment_threads: int = 1
     # Two stories within this many hours whose normalized titles are this similar are one story.
     dedup_hours: float = 48.0
     dedup_similarity: float = 0.8

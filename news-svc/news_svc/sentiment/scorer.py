@@ -94,7 +94,11 @@ def text_key(text: str) -> str:
 class Scorer:
     """Scores texts with one loaded model; results cached by text hash (in process, bounded)."""
 
-    def __init__(self, loaded: LoadedModel, *, batch_size: int = 64, cache_size: int = 200_000):
+    def __init__(self, loaded: LoadedModel, *, batch_size: int = 64, cache_size: int = 200_000,
+                 threads: int | None = None):
+        if threads:
+            # torch's threads are per process: one leaves the other core to the event loop serving requests.
+            torch.set_num_threads(threads)
         self.loaded = loaded
         self.batch_size = batch_size
         self._cache: OrderedDict[str, Scored] = OrderedDict()
@@ -106,24 +110,32 @@ class Scorer:
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     def predict(self, texts: list[str]) -> list[Scored]:
-        """Score texts now, in batches, in the calling thread (the benchmark and the worker use this)."""
-        loaded, out = self.loaded, []
-        for start in range(0, len(texts), self.batch_size):
-            chunk = [clean_text(t) or t for t in texts[start:start + self.batch_size]]
-            encoded = loaded.tokenizer(chunk, truncation=True, max_length=loaded.max_length, padding=True,
-                                       return_tensors="pt")
+        """Score texts now, in batches of similar length (less padding), in the calling thread (the worker and
+        the benchmark use this)."""
+        loaded = self.loaded
+        cleaned = [clean_text(t) or t for t in texts]
+        ids = loaded.tokenizer(cleaned, truncation=True, max_length=loaded.max_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        out: list[Scored | None] = [None] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start:start + self.batch_size]
+            encoded = loaded.tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt")
             with torch.inference_mode():
                 probabilities = torch.softmax(loaded.model(**encoded).logits.float(), dim=-1).tolist()
-            for row in probabilities:
-                by_class = {cls: 0.0 for cls in CLASSES}
-                for cls, p in zip(loaded.classes, row, strict=True):
-                    by_class[cls] += p
-                label = max(by_class, key=by_class.get)
-                out.append(Scored(label=label, score=round(by_class["positive"] - by_class["negative"], 4),
-                                  probabilities={k: round(v, 4) for k, v in by_class.items()},
-                                  model=loaded.name, model_version=loaded.version))
+            for index, row in zip(chunk, probabilities, strict=True):
+                out[index] = self._scored(row)
         self.scored += len(texts)
         return out
+
+    def _scored(self, row: list[float]) -> Scored:
+        loaded = self.loaded
+        by_class = dict.fromkeys(CLASSES, 0.0)
+        for cls, p in zip(loaded.classes, row, strict=True):
+            by_class[cls] += p
+        label = max(by_class, key=by_class.get)
+        return Scored(label=label, score=round(by_class["positive"] - by_class["negative"], 4),
+                      probabilities={k: round(v, 4) for k, v in by_class.items()},
+                      model=loaded.name, model_version=loaded.version)
 
     async def score(self, texts: list[str]) -> list[Scored]:
         """Scores of `texts` in order: cached ones at once, the others in one batched run off the loop."""

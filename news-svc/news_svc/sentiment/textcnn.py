@@ -99,13 +99,16 @@ class TextCnnForSequenceClassification(PreTrainedModel):
                 labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
         mask = (attention_mask if attention_mask is not None else input_ids.ne(self.config.pad_token_id))
         mask = mask.unsqueeze(1).to(torch.float32)  # (batch, 1, length)
-        hidden = self.dropout(self.embeddings.word_embeddings(input_ids)).transpose(1, 2)
+        # Padding reads as zeros, as past the ends of the text: a text scores the same in any batch.
+        hidden = self.dropout(self.embeddings.word_embeddings(input_ids)).transpose(1, 2) * mask
         pooled = []
         length = input_ids.shape[1]
+        tokens = mask.sum(dim=2).clamp(min=1)
         for conv in self.convs:
-            features = torch.relu(conv(hidden))[:, :, :length]
-            pooled.append(features.masked_fill(mask == 0, -1e4).amax(dim=2))
-            pooled.append((features * mask).sum(dim=2) / mask.sum(dim=2).clamp(min=1))
+            # ReLU output is >= 0, so zeroing the padding leaves the max over real tokens unchanged.
+            features = torch.relu(conv(hidden))[:, :, :length] * mask
+            pooled.append(features.amax(dim=2))
+            pooled.append(features.sum(dim=2) / tokens)
         logits = self.classifier(self.dropout(torch.cat(pooled, dim=1)))
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
