@@ -12,6 +12,7 @@ import httpx
 import redis
 
 from devstack import Stack
+from devstack.catalogue import sandbox_url
 
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
@@ -103,3 +104,11 @@ class SandboxControl:
 
     def reset_counts(self) -> None:
         self.http.delete("/_sandbox/requests").raise_for_status()
+
+
+def served(stack: Stack, upstream: str, path: str, **params):
+    """What the sandbox's stand-in for `upstream` serves at `path` now (its market is derived from the
+    time-shifted history, so tests compare answers with this, not with the recordings)."""
+    response = httpx.get(f"{sandbox_url(stack, upstream)}{path}", params=params, timeout=10)
+    response.raise_for_status()
+    return response.json()

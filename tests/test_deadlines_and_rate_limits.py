@@ -120,7 +120,7 @@ def test_one_venue_hung_costs_the_hedge_delay_not_the_timeout(stack, control):
     with httpx.Client(base_url=stack.url("traefik"), timeout=30) as client:
         for path, params in (("/api/ticker/BTC", {}), ("/api/ohlcv", {"symbol": "ETH/USDT", "timeframe": "1h",
                                                                        "limit": 9}),
-                             ("/api/trades/BTC", {"limit": 9})):
+                             ("/api/trades/BTC", {"limit": 9}), ("/api/derivatives/funding/BTC", {})):
             started = time.monotonic()
             response = client.get(path, params=params)
             took = time.monotonic() - started

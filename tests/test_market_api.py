@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from helpers import SANDBOX_DATA, recorded, unique_limit
+from helpers import SANDBOX_DATA, recorded, served, unique_limit
 
 MARKET_FIELDS = {"symbol", "name", "rank", "price", "change_24h", "change_7d", "volume_24h", "market_cap",
                  "circulating_supply", "total_supply", "ath", "ath_date", "atl", "atl_date", "last_updated"}
@@ -85,12 +85,12 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault, code", FAULTS, ids=[f[0]["mode"] + str(f[0].get("status", "")) for f in FAULTS])
-def test_market_falls_back_to_binance(api, sandbox, fault, code):
+def test_market_falls_back_to_binance(api, sandbox, suite, fault, code):
     sandbox.fault("coingecko", **fault)
     body = api.get("/api/market", params={"limit": unique_limit()}).json()
     assert body["source"] == "binance" and body["provenance"]["fallback"] is True
     assert [(f["source"], f["code"]) for f in body["provenance"]["failed"]] == [("coingecko", code)]
-    ticker = recorded("binance/ticker_24hr_BTCUSDT.json")
+    ticker = served(suite, "binance", "/api/v3/ticker/24hr", symbol="BTCUSDT")
     btc = next(item for item in body["items"] if item["symbol"] == "BTC")
     assert btc["price"] == float(ticker["lastPrice"]) and btc["volume_24h"] == float(ticker["quoteVolume"])
     assert btc["market_cap"] is None and body["provenance"]["notes"]  # what binance cannot say is said

@@ -1,18 +1,32 @@
-"""Every market endpoint of issue 3 through traefik: the recorded values served, and a fallback each."""
+"""Every market endpoint through traefik: the values the sandbox's venues serve, and a fallback each."""
 
+import csv
 import statistics
 import time
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from helpers import recorded
+from helpers import SANDBOX_DATA, recorded, served
 
-BTC_TICKER = recorded("binance/ticker_24hr_BTCUSDT.json")
-KUCOIN_STATS = recorded("kucoin/market_stats_BTC-USDT.json")["data"]
-OKX_TICKER = recorded("okx/market_ticker_BTC-USDT.json")["data"][0]
-BITCOIN_ROW = next(r for r in recorded("coingecko/coins_markets_usd_per100_page1.json") if r["id"] == "bitcoin")
+
+@pytest.fixture(scope="module")
+def quotes(suite) -> dict:
+    """BTC/USDT as each venue of the sandbox serves it (one market, derived from the shifted history)."""
+    return {
+        "binance": served(suite, "binance", "/api/v3/ticker/24hr", symbol="BTCUSDT"),
+        "kucoin": served(suite, "kucoin", "/api/v1/market/stats", symbol="BTC-USDT")["data"],
+        "okx": served(suite, "okx", "/api/v5/market/ticker", instId="BTC-USDT")["data"][0],
+        "coingecko": served(suite, "coingecko", "/api/v3/simple/price", ids="bitcoin", vs_currencies="usd")["bitcoin"],
+    }
+
+
+@pytest.fixture(scope="module")
+def prices(quotes) -> dict[str, float]:
+    return {"binance": float(quotes["binance"]["lastPrice"]), "kucoin": float(quotes["kucoin"]["last"]),
+            "okx": float(quotes["okx"]["last"]), "coingecko": float(quotes["coingecko"]["usd"])}
 
 
 def ok(response: httpx.Response) -> dict:
@@ -24,45 +38,46 @@ def ok(response: httpx.Response) -> dict:
 
 
 @pytest.mark.parametrize("spelling", ["BTC", "btc", "BTC/USDT", "btc/usdt", "BTC-USDT", "BTCUSDT", "btc_usdt"])
-def test_every_spelling_reaches_the_same_ticker(api, spelling):
+def test_every_spelling_reaches_the_same_ticker(api, quotes, spelling):
     body = ok(api.get(f"/api/ticker/{spelling}"))
-    assert body["symbol"] == "BTC/USDT" and body["last"] == float(BTC_TICKER["lastPrice"])
+    assert body["symbol"] == "BTC/USDT" and body["last"] == float(quotes["binance"]["lastPrice"])
 
 
-def test_ticker_is_binances_and_falls_back_to_kucoin(api, sandbox):
+def test_ticker_is_binances_and_falls_back_to_kucoin(api, sandbox, quotes):
+    binance = quotes["binance"]
     body = ok(api.get("/api/ticker/BTC/USDT"))
     assert body["source"] == "binance" and body["provenance"]["fallback"] is False
     assert (body["bid"], body["ask"], body["last"]) == (
-        float(BTC_TICKER["bidPrice"]), float(BTC_TICKER["askPrice"]), float(BTC_TICKER["lastPrice"]))
-    assert body["volume"] == float(BTC_TICKER["quoteVolume"])
+        float(binance["bidPrice"]), float(binance["askPrice"]), float(binance["lastPrice"]))
+    assert body["volume"] == float(binance["quoteVolume"])
     sandbox.fault("binance", mode="status", status=500, path="/api/v3/ticker")
     time.sleep(2.1)  # past the suite's 2 s price TTL
     fallback = ok(api.get("/api/ticker/BTC/USDT"))
-    assert fallback["source"] == "kucoin" and fallback["last"] == float(KUCOIN_STATS["last"])
+    assert fallback["source"] == "kucoin" and fallback["last"] == float(quotes["kucoin"]["last"])
     assert fallback["provenance"]["failed"][0]["source"] == "binance"
 
 
-def test_orderbook_levels_and_fallback(api, sandbox):
-    book = recorded("binance/depth_BTCUSDT_limit10.json")
+def test_orderbook_levels_and_fallback(api, sandbox, suite):
+    book = served(suite, "binance", "/api/v3/depth", symbol="BTCUSDT", limit=10)
     body = ok(api.get("/api/orderbook/BTCUSDT", params={"limit": 5}))
     assert body["source"] == "binance" and body["symbol"] == "BTC/USDT"
     assert body["bids"] == [[float(p), float(a)] for p, a in book["bids"][:5]]
     assert body["asks"] == [[float(p), float(a)] for p, a in book["asks"][:5]]
     sandbox.fault("binance", mode="malformed", path="/api/v3/depth")
     fallback = ok(api.get("/api/orderbook/BTCUSDT", params={"limit": 2}))
-    kucoin = recorded("kucoin/orderbook_level2_20_BTC-USDT.json")["data"]
+    kucoin = served(suite, "kucoin", "/api/v1/market/orderbook/level2_20", symbol="BTC-USDT")["data"]
     assert fallback["source"] == "kucoin" and fallback["bids"] == [[float(p), float(a)] for p, a in kucoin["bids"]]
 
 
-def test_trades_and_fallback(api, sandbox):
-    agg = recorded("binance/aggTrades_BTCUSDT.json")
+def test_trades_and_fallback(api, sandbox, suite):
+    agg = served(suite, "binance", "/api/v3/aggTrades", symbol="BTCUSDT")
     body = ok(api.get("/api/trades/BTC-USDT", params={"limit": 5}))
     assert body["source"] == "binance"
     assert [t["price"] for t in body["trades"]] == [float(t["p"]) for t in agg[-5:]]
     assert all(t["side"] in ("buy", "sell") for t in body["trades"])
     sandbox.fault("binance", mode="refuse")
     fallback = ok(api.get("/api/trades/BTC-USDT", params={"limit": 3}))
-    kucoin = recorded("kucoin/trade_histories_BTC-USDT.json")["data"]
+    kucoin = served(suite, "kucoin", "/api/v1/market/histories", symbol="BTC-USDT")["data"]
     assert fallback["source"] == "kucoin"
     assert [t["price"] for t in fallback["trades"]] == [float(t["price"]) for t in kucoin]
 
@@ -111,72 +126,90 @@ def test_dominance_and_fallback(api, sandbox):
     assert fallback["source"] == "coingecko-markets" and "BTC" in fallback["dominance"]
 
 
-def test_history_resamples_what_coingecko_served_and_falls_back_to_candles(api, sandbox, suite):
+def recorded_closes(symbol: str) -> dict[int, float]:
+    """The recorded hourly closes under their close times, shifted as the sandbox serves them (the last
+    recorded candle is the one in progress now)."""
+    with open(SANDBOX_DATA / "history" / f"{symbol}_1h.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    shift = int(time.time()) // 3600 * 3_600_000 - int(rows[-1]["t"])
+    return {int(r["t"]) + shift + 3_600_000: float(r["c"]) for r in rows}
+
+
+@pytest.mark.parametrize("interval, days", [("1h", 2), ("1d", 20), ("1M", 200)])
+def test_history_points_are_the_price_at_their_time_from_coingecko_and_from_candles(api, sandbox, interval, days):
+    closes = recorded_closes("BTCUSDT")
     now = int(time.time() * 1000)
-    # Ending two hours back keeps the candle in progress (stamped "now" by the sandbox, so it moves
-    # between market-svc's call and this test's) out of the comparison.
-    start, end = now - 48 * 3_600_000, now - 2 * 3_600_000
-    body = ok(api.get("/api/history/price/BTC", params={"from": start, "to": end, "interval": "1h"}))
-    assert body["source"] == "coingecko" and body["interval"] == "1h" and body["symbol"] == "BTC"
-    served = httpx.get(f"http://127.0.0.1:{suite.port('sandbox') + 1}/api/v3/coins/bitcoin/market_chart/range",
-                       params={"vs_currency": "usd", "from": start // 1000, "to": end // 1000 + 1}).json()["prices"]
-    for point in body["data"]:
-        bucket = [p for t, p in served if point["timestamp"] <= t < point["timestamp"] + 3_600_000]
-        assert point["price"] == bucket[-1]
-    assert [p["timestamp"] - body["data"][0]["timestamp"] for p in body["data"]] == \
-        [i * 3_600_000 for i in range(len(body["data"]))]
+    params = {"from": now - days * 86_400_000, "to": now, "interval": interval}
+    body = ok(api.get("/api/history/price/BTC", params=params))
+    assert body["source"] == "coingecko" and body["interval"] == interval and body["symbol"] == "BTC"
     sandbox.fault("coingecko", mode="status", status=502, path="/api/v3/coins/bitcoin")
-    fallback = ok(api.get("/api/history/price/BTC", params={"from": start + 1, "to": end, "interval": "1h"}))
+    fallback = ok(api.get("/api/history/price/BTC", params={**params, "from": params["from"] + 1}))
     assert fallback["source"] == "binance" and fallback["provenance"]["notes"]
     assert all(p["market_cap"] is None and p["base_volume"] is not None for p in fallback["data"])
+    for answer in (body, fallback):
+        stamps = [p["timestamp"] for p in answer["data"]]
+        assert stamps and stamps == sorted(stamps) and stamps[-1] <= now
+        for point in answer["data"]:  # the close of the recorded candle that ends at the point's time
+            assert point["price"] == closes[point["timestamp"]], (answer["source"], point)
+        if interval == "1h":
+            assert all(t % 3_600_000 == 0 for t in stamps) and len(stamps) >= 47
+        elif interval == "1d":
+            assert all(t % 86_400_000 == 0 for t in stamps) and len(stamps) >= 19
+        else:
+            assert all(datetime.fromtimestamp(t / 1000, UTC).day == 1 and t % 86_400_000 == 0 for t in stamps)
+            assert len(stamps) >= 6
+    assert [p["timestamp"] for p in body["data"]] == [p["timestamp"] for p in fallback["data"]]
 
 
-def test_funding_and_fallback(api, sandbox):
-    premium = recorded("binance/fapi_premiumIndex_BTCUSDT_ccxt_comment.json")
+def test_funding_and_fallback(api, sandbox, suite):
+    premium = served(suite, "binance", "/fapi/v1/premiumIndex", symbol="BTCUSDT")
     body = ok(api.get("/api/derivatives/funding/BTC"))
     assert body["source"] == "binance" and body["contract"] == "BTC/USDT:USDT"
     assert body["funding_rate"] == float(premium["lastFundingRate"])
     assert body["mark_price"] == float(premium["markPrice"])
     sandbox.fault("binance", mode="status", status=500, path="/fapi/v1/premiumIndex")
     fallback = ok(api.get("/api/derivatives/funding/BTC-USDT"))
-    history = recorded("okx/public_funding-rate-history_BTC-USDT-SWAP.json")["data"]
-    newest = max(history, key=lambda r: int(r["fundingTime"]))
-    assert fallback["source"] == "okx" and fallback["funding_rate"] == float(newest["fundingRate"])
+    okx = served(suite, "okx", "/api/v5/public/funding-rate", instId="BTC-USDT-SWAP")["data"][0]
+    assert fallback["source"] == "okx" and fallback["funding_rate"] == float(okx["fundingRate"])
+    assert (fallback["funding_time"], fallback["next_funding_time"]) == (int(okx["fundingTime"]),
+                                                                          int(okx["nextFundingTime"]))
 
 
-def test_open_interest_and_fallback(api, sandbox):
+def test_open_interest_and_fallback(api, sandbox, suite):
     binance = recorded("binance/fapi_openInterest_BTCUSDT.json")
     body = ok(api.get("/api/derivatives/open-interest/BTC"))
     assert body["source"] == "binance" and body["open_interest"] == float(binance["openInterest"])
+    assert body["unit"] == "BTC"
     sandbox.fault("binance", mode="delay", delay=4, path="/fapi/v1/openInterest")
     fallback = ok(api.get("/api/derivatives/open-interest/BTCUSDT"))
-    okx = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
+    okx = served(suite, "okx", "/api/v5/public/open-interest", instType="SWAP", instId="BTC-USDT-SWAP")["data"][0]
     assert fallback["source"] == "okx" and fallback["open_interest_value"] == float(okx["oiUsd"])
+    # the same unit as Binance's: BTC (OKX's oiCcy), not OKX's contracts of 0.01 BTC
+    assert (fallback["open_interest"], fallback["unit"]) == (float(okx["oiCcy"]), "BTC")
+    assert fallback["value_currency"] == "USD"
     assert fallback["provenance"]["failed"][0]["code"] == "LATE"  # hedged: OKX answered while Binance hung
 
 
-PRICES = {"binance": float(BTC_TICKER["lastPrice"]), "kucoin": float(KUCOIN_STATS["last"]),
-          "okx": float(OKX_TICKER["last"]), "coingecko": float(BITCOIN_ROW["current_price"])}
-
-
-def test_consensus_is_the_median_of_every_source(api):
+def test_consensus_is_the_median_of_every_source(api, quotes, prices):
     body = ok(api.get("/api/price/BTC"))
     assert body["symbol"] == "BTC" and body["source"] == "consensus"
-    assert body["price"] == statistics.median(PRICES.values())
-    assert {s["source"]: s["price"] for s in body["consensus"]["sources"]} == PRICES
-    assert body["consensus"]["spread"] == max(PRICES.values()) - min(PRICES.values())
+    assert body["price"] == statistics.median(prices.values())
+    assert {s["source"]: s["price"] for s in body["consensus"]["sources"]} == prices
+    assert all(s["used"] and s["age_ms"] < 60_000 for s in body["consensus"]["sources"])
+    assert body["consensus"]["spread"] == max(prices.values()) - min(prices.values())
+    assert body["consensus"]["spread_pct"] < 1
     assert body["consensus"]["late"] == [] and body["consensus"]["failed"] == []
-    assert body["high_24h"] == float(BTC_TICKER["highPrice"]) and body["stats_source"] == "binance"
+    assert body["high_24h"] == float(quotes["binance"]["highPrice"]) and body["stats_source"] == "binance"
     assert "high_24h" not in ok(api.get("/api/price/BTC", params={"include_24h": "false"}))
 
 
-def test_a_slow_source_is_left_out_within_the_budget(api, sandbox):
+def test_a_slow_source_is_left_out_within_the_budget(api, sandbox, prices):
     sandbox.fault("kucoin", mode="delay", delay=4)
     started = time.perf_counter()
     body = ok(api.get("/api/price/BTC-USDT"))
     assert time.perf_counter() - started < 1.6  # the suite's 1 s budget, plus the hops
     assert body["consensus"]["late"] == ["kucoin"]
-    others = [p for name, p in PRICES.items() if name != "kucoin"]
+    others = [p for name, p in prices.items() if name != "kucoin"]
     assert body["price"] == statistics.median(others)
     assert any(f["source"] == "kucoin" and f["code"] == "LATE" for f in body["provenance"]["failed"])
 
@@ -212,3 +245,22 @@ def test_hostile_symbols_are_4xx_envelopes(api, endpoint):
         if not (400 <= response.status_code < 500 and body["success"] is False and body["error"]["code"]):
             wrong[raw] = (response.status_code, response.text[:120])
     assert not wrong
+
+
+def test_a_stale_quote_and_an_outlier_are_left_out_and_say_why(api, sandbox, suite, prices):
+    okx = served(suite, "okx", "/api/v5/market/ticker", instId="BTC-USDT")
+    row = okx["data"][0]
+    okx["data"][0] = {**row, **{k: str(float(row[k]) / 2) for k in ("last", "bidPx", "askPx")}}  # 50 % off
+    kucoin = served(suite, "kucoin", "/api/v1/market/stats", symbol="BTC-USDT")
+    kucoin["data"]["time"] = int(time.time() * 1000) - 10 * 60_000  # 10 minutes old
+    sandbox.fault("okx", mode="status", status=200, body=okx, path="/api/v5/market/ticker")
+    sandbox.fault("kucoin", mode="status", status=200, body=kucoin, path="/api/v1/market/stats")
+    time.sleep(2.1)  # past the suite's 2 s price TTL
+    body = ok(api.get("/api/price/BTC"))
+    by_source = {s["source"]: s for s in body["consensus"]["sources"]}
+    assert (by_source["okx"]["used"], by_source["okx"]["excluded"]) == (False, "outlier")
+    assert (by_source["kucoin"]["used"], by_source["kucoin"]["excluded"]) == (False, "stale")
+    assert by_source["kucoin"]["age_ms"] >= 600_000
+    assert by_source["binance"]["used"] and by_source["coingecko"]["used"]
+    assert body["price"] == statistics.median([prices["binance"], prices["coingecko"]])
+    assert body["consensus"]["spread"] == abs(prices["binance"] - prices["coingecko"])

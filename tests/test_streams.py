@@ -11,7 +11,7 @@ import orjson
 import pytest
 import websockets
 
-from helpers import SANDBOX_DATA, recorded, running_suite
+from helpers import SANDBOX_DATA, running_suite, served
 
 # Two channels beyond the built-in table, added as rows only: one keyed by a chain name, one unkeyed.
 EXTRA_CHANNELS = [
@@ -30,8 +30,10 @@ def closes(symbol: str) -> set[float]:
         return {float(row["c"]) for row in csv.DictReader(handle)}
 
 
-BTC_TRADE_PRICES = {float(t["p"]) for t in recorded("binance/aggTrades_BTCUSDT.json")} | \
-    {float(t["price"]) for t in recorded("binance/trades_BTCUSDT.json")}
+def trade_prices(stack, symbol: str) -> set[float]:
+    """The prices of the trades the sandbox's Binance serves for `symbol` (its streams replay the same trades)."""
+    return {float(t["p"]) for t in served(stack, "binance", "/api/v3/aggTrades", symbol=symbol)} | \
+        {float(t["price"]) for t in served(stack, "binance", "/api/v3/trades", symbol=symbol)}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,7 @@ async def test_ticker_subscription_for_two_symbols(streams):
 
 
 async def test_trades_of_two_symbols_arrive_in_sequence_and_unsubscribe_stops_them(streams):
-    eth_price = float(recorded("binance/ws_trade_ETHUSDT_combined_stream.json")["data"]["p"])
+    btc_prices, eth_prices = trade_prices(streams, "BTCUSDT"), trade_prices(streams, "ETHUSDT")
     async with websockets.connect(ws_url(streams, "/ws/trades")) as ws:
         await ws.recv()
         await ws.send(json.dumps({"action": "subscribe", "symbols": ["BTC/USDT", "ETH/USDT"]}))
@@ -95,8 +97,8 @@ async def test_trades_of_two_symbols_arrive_in_sequence_and_unsubscribe_stops_th
         for trade in trades:
             by_symbol.setdefault(trade["data"]["symbol"], []).append(trade["data"])
         assert set(by_symbol) == {"BTC/USDT", "ETH/USDT"}
-        assert all(t["price"] in BTC_TRADE_PRICES and t["side"] in ("buy", "sell") for t in by_symbol["BTC/USDT"])
-        assert all(t["price"] == eth_price for t in by_symbol["ETH/USDT"])
+        assert all(t["price"] in btc_prices and t["side"] in ("buy", "sell") for t in by_symbol["BTC/USDT"])
+        assert all(t["price"] in eth_prices for t in by_symbol["ETH/USDT"])
         for data in by_symbol.values():
             seqs = [t["seq"] for t in data]
             assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # in order, no gap
@@ -131,7 +133,8 @@ async def test_nats_subscribers_see_the_same_data_on_the_documented_subjects(str
             seen[subject] = message
         ticker, trade = seen["market.ticker.binance.BTC-USDT"], seen["market.trades.binance.BTC-USDT"]
         assert ticker["schema"] == 1 and ticker["symbol"] == "BTC/USDT" and ticker["price"] in closes("BTCUSDT")
-        assert trade["schema"] == 1 and trade["price"] in BTC_TRADE_PRICES and isinstance(trade["seq"], int)
+        assert trade["schema"] == 1 and trade["price"] in trade_prices(streams, "BTCUSDT")
+        assert isinstance(trade["seq"], int)
         info = await nc.jetstream().stream_info("MARKET_TRADES")
         assert info.state.messages > 0  # trades are kept for replay
     finally:

@@ -39,15 +39,13 @@ def allocate(spans: dict[str, int], host: str = HOST) -> dict[str, int]:
     ports: dict[str, int] = {}
     with ExitStack() as held:
         # Every socket stays bound until all are picked, so no two keys share a port.
+        # Single ports too come from below the ephemeral range: a port the kernel hands out for bind(0)
+        # can be taken by any outgoing connection before the server that is to listen on it starts.
         for key, span in spans.items():
-            if span == 1:
-                sock = held.enter_context(_bind(0, host))
-                ports[key] = sock.getsockname()[1]
-            else:
-                base, socks = _free_block(span, host)
-                for sock in socks:
-                    held.enter_context(sock)
-                ports[key] = base
+            base, socks = _free_block(span, host)
+            for sock in socks:
+                held.enter_context(sock)
+            ports[key] = base
     return ports
 
 

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Per-message deflate would compress every fanned-out tick once per websocket client.
     config = uvicorn.Config("gateway.main:create_app", factory=True, host=args.host, port=args.port,
-                            http=HotPathProtocol, ws_per_message_deflate=False, access_log=False)
+                            http=HotPathProtocol, ws_per_message_deflate=False, access_log=False,
+                            ws_max_size=get_settings().ws.max_frame_bytes)
     _Server(config).run()
 
 

@@ -41,6 +41,9 @@ class Channel(BaseModel):
     delivery: Delivery = "latest"
     fields: tuple[str, ...]
     replay: bool = False
+    # The service whose `GET /v1/streams` lists the keys it publishes: a key it does not list is refused
+    # with the ones it does. None: any well-formed key is accepted.
+    listed_by: str | None = None
 
     @property
     def keys_field(self) -> str | None:
@@ -78,11 +81,15 @@ class Channel(BaseModel):
 
 
 CHANNELS: tuple[Channel, ...] = (
-    Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest",
+    Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest", listed_by="stream",
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
+<<<<<<< HEAD
             fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
     Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
             fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
                     "categories", "seq")),
+=======
+            listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+>>>>>>> main
 )

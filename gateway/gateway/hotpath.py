@@ -9,6 +9,10 @@ would. Everything else goes to uvicorn unchanged: misses and stale values, error
 methods, requests with a body, HTTP/1.0 or `Connection: close`, requests pipelined behind one still in
 progress, a paused transport, websocket upgrades.
 
+It also answers what HTTP itself cannot read in the suite's envelope instead of uvicorn's plain text: a
+request line over GATEWAY_MAX_URL_BYTES (414), headers over GATEWAY_MAX_HEADER_BYTES (431), anything else
+malformed (400), each followed by closing the connection.
+
     uvicorn gateway.main:create_app --factory --http gateway.hotpath:HotPathProtocol
     (or UVICORN_HTTP=gateway.hotpath:HotPathProtocol)
 """
@@ -17,9 +21,14 @@ import logging
 from urllib.parse import unquote
 
 import httptools
+import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from dm_shared.envelope import error_body
+from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, UriTooLongError
+
 from gateway.proxy import ApiProxy
+from gateway.settings import get_settings
 
 log = logging.getLogger("gateway.hotpath")
 _OK = STATUS_LINE[200]
@@ -43,10 +52,40 @@ class HotPathProtocol(HttpToolsProtocol):
         plain = not self.root_path and self.limit_concurrency is None
         self.proxy = _find_proxy(self.app) if plain else None
         self.answered = False
+        settings = get_settings()
+        self.max_url, self.max_headers = settings.max_url_bytes, settings.max_header_bytes
+        self.header_bytes = 0
+        self.refused: ApiError | None = None
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.answered = False
+        self.header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.max_url:
+            self.refused = UriTooLongError(details={"limit_bytes": self.max_url})
+            raise ValueError("request line too long")  # stops the parser: send_400_response answers
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > self.max_headers:
+            self.refused = HeadersTooLargeError(details={"limit_bytes": self.max_headers})
+            raise ValueError("headers too large")
+
+    def send_400_response(self, msg: str) -> None:
+        """What the parser could not read, answered in the envelope (400, or 414/431 when too large); close."""
+        error = self.refused or BadRequestError("The request is not valid HTTP")
+        body = orjson.dumps(error_body(error.code, error.message, error.details))
+        head = [STATUS_LINE[error.status]]
+        for name, value in self.server_state.default_headers:
+            head += (name, b": ", value, b"\r\n")
+        head += (b"content-type: application/json\r\ncontent-length: ", b"%d" % len(body),
+                 b"\r\nconnection: close\r\n\r\n")
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         answer = None

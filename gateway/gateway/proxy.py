@@ -100,7 +100,7 @@ class ApiProxy:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
             if scope["method"] != route.method:
-                status, body, headers = _error(MethodNotAllowedError(details={"allowed": [route.method]}))
+                status, body, headers = _error(MethodNotAllowedError([route.method]))
             elif route.method == "POST":
                 status, body, headers = await self._forward(route, receive, scope["dm.request_id"])
             else:

@@ -21,6 +21,8 @@ class WsSettings(BaseModel):
     max_connections: int = 10_000
     max_subscriptions: int = 50
     max_message_bytes: int = 4096
+    # The largest frame the server reads at all (a bigger one is closed with 1009 before it is buffered).
+    max_frame_bytes: int = 65536
     max_messages_per_second: float = 20.0
     heartbeat_seconds: float = 30.0
     idle_seconds: float = 60.0
@@ -55,6 +57,9 @@ class GatewaySettings(CommonSettings):
     cache_ttl: dict[str, float] = {}
     cors_origins: list[str] = ["*"]
     ws: WsSettings = WsSettings()
+    # A longer request line is answered 414, more header bytes 431 (envelopes, in the HTTP parser).
+    max_url_bytes: int = 8192
+    max_header_bytes: int = 16384
     # After start-up, keep everything allocated so far out of every GC pass and collect the young
     # generation less often (a request makes short-lived containers, not cycles): see gateway/__main__.py.
     gc_freeze: bool = True

@@ -9,6 +9,7 @@ from dm_shared.cache import Cache
 from dm_shared.clock import now_ms
 from dm_shared.mongo import open_mongo
 
+from gateway.catalog import Catalog
 from gateway.channels import CHANNELS
 from gateway.openapi import OpenApiMerger
 from gateway.registry import SERVICES
@@ -37,7 +38,7 @@ class GatewayState:
         self.services = ServiceClient({s.name: settings.url_of(s) for s in SERVICES}, timeout=settings.service_timeout)
         self.cache = Cache(settings.redis_url, stale_seconds=settings.cache_stale_seconds)
         self.bus = Bus(settings.nats_url, name="gateway", on_down=self._bus_down, on_up=self._bus_up)
-        self.hub = Hub(self.bus, {c.name: c for c in (*CHANNELS, *settings.ws.channels)})
+        self.hub = Hub(self.bus, {c.name: c for c in (*CHANNELS, *settings.ws.channels)}, Catalog(self.services))
         self.sweeper = Sweeper(settings.ws)
         self.sweeper.start()
         await self.bus.start()

@@ -11,6 +11,7 @@ import orjson
 
 from dm_shared.bus import Bus
 
+from gateway.catalog import Catalog
 from gateway.channels import Channel
 
 log = logging.getLogger("gateway.streams")
@@ -102,9 +103,10 @@ class Outbox:
 class Hub:
     """Subscribes to NATS on the first listener of a channel and key, and unsubscribes after the last."""
 
-    def __init__(self, bus: Bus, channels: dict[str, Channel]):
+    def __init__(self, bus: Bus, channels: dict[str, Channel], catalog: Catalog | None = None):
         self.bus = bus
         self.channels = channels
+        self.catalog = catalog
         self._listeners: defaultdict[Subscription, set[Outbox]] = defaultdict(set)
         self._subscriptions: dict[Subscription, Any] = {}
         self._lock = asyncio.Lock()

@@ -1,7 +1,7 @@
 """WebSocket endpoints: /ws/ticker, /ws/trades (spec 002 section 8) and /ws for any documented channel.
 
-Close codes: 1000 normal, 1008 flood or policy, 1009 message too big, 1013 too many connections,
-4000 client silent past the idle limit, 4008 client too slow to keep up.
+Close codes (each with its reason): 1000 normal, 1003 binary frame, 1008 flood or policy, 1009 message too big,
+1013 too many connections, 4000 client silent past the idle limit, 4008 client too slow to keep up.
 """
 
 import asyncio
@@ -20,7 +20,9 @@ from gateway.streams import Hub, Outbox
 
 log = logging.getLogger("gateway.ws")
 router = APIRouter()
-CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY = 4000, 4008, 1008, 1009, 1013
+CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY, CLOSE_UNSUPPORTED = 4000, 4008, 1008, 1009, 1013, 1003
+CLOSE_REASONS = {CLOSE_IDLE: "silent for too long", CLOSE_SLOW: "too slow to keep up", CLOSE_FLOOD: "too many messages",
+                 CLOSE_TOO_BIG: "message too big", CLOSE_UNSUPPORTED: "binary frames are not accepted"}
 
 
 class Session:
@@ -119,13 +121,19 @@ class Session:
                              f"{channel.keys_field} is a list of 1 to {self.limits.max_subscriptions} items")
             return None
         keys: list[str | None] = []
+        code = "INVALID_SYMBOL" if channel.key == "pair" else f"INVALID_{channel.key.upper()}"
         for item in raw:
             try:
                 keys.append(channel.parse_key(item))
             except BadKeyError as exc:
-                code = "INVALID_SYMBOL" if channel.key == "pair" else f"INVALID_{channel.key.upper()}"
                 await self.error(code, str(exc), **{channel.key_field: str(item)[:40]})
                 return None
+        listed = await self.hub.catalog.keys(channel.listed_by) if channel.listed_by and self.hub.catalog else None
+        unlisted = [key for key in keys if listed is not None and key not in listed]
+        if unlisted:
+            await self.error(code, f"Not streamed on {channel.name}: {', '.join(unlisted)}",
+                             **{channel.key_field: unlisted[0], "supported": sorted(listed)})
+            return None
         return keys
 
     async def close_all(self) -> None:
@@ -187,8 +195,14 @@ async def _writer(session: Session) -> None:
 
 async def _reader(session: Session) -> int | None:
     while True:
-        text = await session.ws.receive_text()
+        message = await session.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
         session.last_heard = time.monotonic()
+        text = message.get("text")
+        if text is None:  # a binary frame: the protocol is JSON text
+            await session.error("UNSUPPORTED_DATA", "Messages are JSON text frames; binary frames are not accepted")
+            return CLOSE_UNSUPPORTED
         if len(text.encode()) > session.limits.max_message_bytes:
             await session.error("MESSAGE_TOO_BIG", "Message over the size limit",
                                 limit=session.limits.max_message_bytes)
@@ -222,7 +236,7 @@ async def serve(ws: WebSocket, names: tuple[str, ...] | None = None) -> None:
         code = None if finished.exception() else finished.result()
         if code is not None:
             # A client that does not read may never take the close frame: do not wait on it for long.
-            await asyncio.wait_for(ws.close(code=code), timeout=5)
+            await asyncio.wait_for(ws.close(code=code, reason=CLOSE_REASONS.get(code, "")), timeout=5)
     except (TimeoutError, WebSocketDisconnect, RuntimeError):
         pass
     finally:

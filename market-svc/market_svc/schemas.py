@@ -1,6 +1,8 @@
 """Response models of market-svc, for the OpenAPI document: the suite's `Sourced` envelope around the
 domain types the adapters return (bodies are rendered without re-validation; the tests validate them)."""
 
+from typing import Literal
+
 from pydantic import Field
 
 from dm_shared.schemas import Attempt, Model, Sourced
@@ -10,7 +12,11 @@ from market_svc.domain.types import Candle, Funding, MarketItem, OpenInterest, O
 
 class MarketResponse(Sourced):
     last_updated: str | None
-    currency: str
+    currency: str = Field(description="The currency asked for")
+    price_currency: str = Field(description="What prices and volumes are in: the currency asked for, or a "
+                                            "stablecoin standing in for it (USDT from an exchange)")
+    volume_scope: str = Field(description="Whose trading volume_24h counts: `aggregate` (every market the data "
+                                          "provider tracks) or one venue's name (that venue's own pairs only)")
     count: int
     items: list[MarketItem]
 
@@ -24,12 +30,15 @@ class OhlcvResponse(Sourced):
 class ConsensusSource(Model):
     source: str
     price: float
-    age_ms: int | None
+    age_ms: int | None = Field(description="Age of the quote by the source's own timestamp; null when it has none")
+    used: bool = Field(description="Whether the quote went into price and spread")
+    excluded: Literal["stale", "outlier"] | None = Field(
+        None, description="Why it was not used: older than the maximum age, or too far from the other quotes")
 
 
 class Consensus(Model):
     sources: list[ConsensusSource]
-    spread: float
+    spread: float = Field(description="Highest minus lowest used quote")
     spread_pct: float | None
     late: list[str]
     failed: list[Attempt]
@@ -98,11 +107,15 @@ class DominanceResponse(Sourced):
 
 
 class HistoryPoint(Model):
-    timestamp: int
-    price: float
-    volume: float | None = Field(description="24 hour volume in USD (CoinGecko); null from exchange candles")
-    base_volume: float | None = Field(description="The candle's volume in the base asset (exchanges); null from "
-                                                  "CoinGecko")
+    timestamp: int = Field(description="A boundary of the interval (whole hour; day at 00:00 UTC; week on Monday "
+                                       "00:00 UTC; month on the 1st 00:00 UTC), unix ms: the point is the price "
+                                       "at that time")
+    price: float = Field(description="The price at `timestamp`: the close of the candle ending there (exchanges), "
+                                     "or the last observation at or before it within the interval (CoinGecko)")
+    volume: float | None = Field(description="24 hour volume in USD at `timestamp` (CoinGecko); null from "
+                                              "exchange candles")
+    base_volume: float | None = Field(description="Volume in the base asset over the interval ending at "
+                                                  "`timestamp` (exchanges); null from CoinGecko")
     market_cap: float | None
 
 

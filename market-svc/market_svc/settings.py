@@ -29,6 +29,11 @@ class MarketSettings(CommonSettings):
     budgets: dict[str, float] = {}
     # How long /price waits for its sources; a slower one is left out and listed as late.
     price_budget_ms: float = 1000.0
+    # The consensus price uses a quote only while it is fresh by its source's own timestamp (seconds; per
+    # source overrides) and within this many percent of the median of the fresh quotes.
+    consensus_max_age_seconds: float = 60.0
+    consensus_max_age: dict[str, float] = {"coingecko": 300.0}
+    consensus_outlier_pct: float = 1.0
     # The time every other market read answers within, whatever its upstreams do (then 504, or the
     # gateway's stale value); per route kind overrides, e.g. MARKET_DEADLINES='{"history": 5}'.
     deadline_seconds: float = 3.0

@@ -47,6 +47,8 @@ class Sources:
                           for venue, url in venues.items()]
         self.binance, self.kucoin, self.okx = self.exchanges
         self._listings: tuple[tuple[float, ...], Listings] | None = None
+        # Sources the consensus left out as outliers last time, per pair and currency (its hysteresis).
+        self.outliers: dict[str, set[str]] = {}
         if budget is not None:
             published = {**HTTP_LIMITS, **{e.name: 60_000 / e.exchange.rateLimit for e in self.exchanges}}
             for name, per_minute in {**published, **settings.budgets}.items():

@@ -69,7 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(NotFoundError("No such endpoint"))
         if exc.status_code == 405:
-            return error_response(MethodNotAllowedError())
+            allow = (exc.headers or {}).get("Allow", "")
+            return error_response(MethodNotAllowedError([m.strip() for m in allow.split(",") if m.strip()]))
         err = ApiError(str(exc.detail))
         err.status, err.code = exc.status_code, f"HTTP_{exc.status_code}"
         return error_response(err)

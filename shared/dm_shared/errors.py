@@ -4,17 +4,22 @@ Adapters translate foreign exceptions (httpx, ccxt, redis, nats) into these at t
 handler per app renders them in spec 002's envelope.
 
     ApiError                      INTERNAL_ERROR             500
-    ├── BadRequestError           BAD_REQUEST                400
+    ├── BadRequestError           BAD_REQUEST                400  a request HTTP itself cannot read
     │   └── InvalidRangeError     INVALID_RANGE              400
+    ├── PayloadTooLargeError      PAYLOAD_TOO_LARGE          413
+    ├── UriTooLongError           URI_TOO_LONG               414
+    ├── HeadersTooLargeError      HEADERS_TOO_LARGE          431
     ├── ValidationFailedError     VALIDATION_ERROR           422
     ├── NotFoundError             NOT_FOUND                  404
-    │   └── InvalidSymbolError    INVALID_SYMBOL             404
+    │   ├── InvalidSymbolError    INVALID_SYMBOL             404
+    │   └── NotSupportedError     NOT_SUPPORTED              404  no source serves this request at all
     ├── MethodNotAllowedError     METHOD_NOT_ALLOWED         405
     ├── RateLimitedError          RATE_LIMITED               429  (Retry-After)
     ├── UpstreamError             UPSTREAM_ERROR             502  an upstream answered badly
     │   ├── UpstreamRateLimitedError   UPSTREAM_RATE_LIMITED 502  it asked us to slow down (retry_after)
     │   ├── UpstreamBudgetError        UPSTREAM_BUDGET_EXHAUSTED 503  our own budget for it is spent
     │   ├── UpstreamBadResponseError   UPSTREAM_BAD_RESPONSE 502  a body we could not read
+    │   ├── UpstreamRefusedError       UPSTREAM_REFUSED      502  it refused the request itself (HTTP 4xx)
     │   ├── UpstreamUnavailableError   UPSTREAM_UNAVAILABLE  503  no answer, or every source failed
     │   └── UpstreamTimeoutError       UPSTREAM_TIMEOUT      504
     ├── SourceUnsupportedError    SOURCE_UNSUPPORTED         501  a source cannot serve this request at all
@@ -59,6 +64,18 @@ class BadRequestError(ApiError):
     code, status, message = "BAD_REQUEST", 400, "Bad request"
 
 
+class PayloadTooLargeError(ApiError):
+    code, status, message = "PAYLOAD_TOO_LARGE", 413, "Request body too large"
+
+
+class UriTooLongError(ApiError):
+    code, status, message = "URI_TOO_LONG", 414, "Request line too long"
+
+
+class HeadersTooLargeError(ApiError):
+    code, status, message = "HEADERS_TOO_LARGE", 431, "Request headers too large"
+
+
 class InvalidRangeError(BadRequestError):
     code, message = "INVALID_RANGE", "The time range is empty or reversed"
 
@@ -75,8 +92,17 @@ class InvalidSymbolError(NotFoundError):
     code, message = "INVALID_SYMBOL", "Symbol is not supported"
 
 
+class NotSupportedError(NotFoundError):
+    """Every source that could be asked refused the request or cannot serve it (a currency none prices in)."""
+
+    code, message = "NOT_SUPPORTED", "No source serves this request"
+
+
 class MethodNotAllowedError(ApiError):
     code, status, message = "METHOD_NOT_ALLOWED", 405, "Method not allowed"
+
+    def __init__(self, allowed: list[str], message: str | None = None):
+        super().__init__(message, details={"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
 class RateLimitedError(ApiError):
@@ -107,6 +133,12 @@ class UpstreamBudgetError(UpstreamError):
     """Our own budget for the upstream is spent: not called, so as not to break its published limit."""
 
     code, status, message = "UPSTREAM_BUDGET_EXHAUSTED", 503, "Upstream rate budget spent"
+
+
+class UpstreamRefusedError(UpstreamError):
+    """The upstream answered our request with a client error (4xx but a rate limit): asking again will not help."""
+
+    code, message = "UPSTREAM_REFUSED", "Upstream refused the request"
 
 
 class UpstreamBadResponseError(UpstreamError):

@@ -18,8 +18,10 @@ from dm_shared.deadline import Deadline
 from dm_shared.errors import (
     ApiError,
     InvalidSymbolError,
+    NotSupportedError,
     SourceUnsupportedError,
     UpstreamError,
+    UpstreamRefusedError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -29,8 +31,9 @@ log = logging.getLogger("dm.fallback")
 T = TypeVar("T")
 A = TypeVar("A", bound="_Named")
 
-# A hedge never waits less than this (a venue answering in 30 ms does not get a competitor at 60 ms).
-MIN_HEDGE_SECONDS = 0.25
+# A hedge waits at least this (a venue answering in 30 ms does not get a competitor at 60 ms) and at most
+# that (a venue without a latency history yet is not waited on for a whole share of a long deadline).
+MIN_HEDGE_SECONDS, MAX_HEDGE_SECONDS = 0.25, 1.0
 
 
 class _Named(Protocol):
@@ -62,16 +65,23 @@ def each(adapters: Iterable[A], call: Callable[[A], Awaitable[T]]) -> list[Sourc
     return [source(adapter, lambda adapter=adapter: call(adapter)) for adapter in adapters]
 
 
+# Attempts that say the request cannot be served by that source at all, rather than not now.
+_CANNOT = (SourceUnsupportedError.code, InvalidSymbolError.code, UpstreamRefusedError.code)
+
+
 def no_answer(failed: list[Attempt], invalid: list[InvalidSymbolError],
               supported: Iterable[str] = ()) -> ApiError:
-    """The one rule when every source failed: 404 INVALID_SYMBOL, with the symbols that are supported, when
-    every source that could be asked said it does not know the symbol; else 503 with every attempt and,
-    as Retry-After, the soonest a source said it may be asked again."""
-    answered = [a for a in failed if a.code not in (SourceUnsupportedError.code, InvalidSymbolError.code)]
+    """The one rule when every source failed. When none of them can serve the request at all: 404
+    INVALID_SYMBOL with the symbols that are supported if one did not know the symbol, else 404
+    NOT_SUPPORTED. Otherwise 503 with every attempt and, as Retry-After, the soonest a source said it may
+    be asked again."""
+    answered = [a for a in failed if a.code not in _CANNOT]
     if invalid and not answered:
         listed = {s for exc in invalid for s in exc.details.get("supported_symbols", [])} | set(supported)
         first = invalid[0]
         return InvalidSymbolError(first.message, details={**first.details, "supported_symbols": sorted(listed)})
+    if failed and not answered:
+        return NotSupportedError(details={"attempts": [a.to_dict() for a in failed]})
     waits = [a.retry_after for a in answered if a.retry_after is not None]
     details: dict[str, Any] = {"attempts": [a.to_dict() for a in failed]}
     if waits and len(waits) == len(answered):  # every source that answered said how long to wait
@@ -84,7 +94,7 @@ def _hedge_delay(item: Source, deadline: Deadline | None, left: int) -> float | 
     share = deadline.remaining() / max(1, left) if deadline is not None else None
     own = max(MIN_HEDGE_SECONDS, item.hedge_after) if item.hedge_after is not None else None
     candidates = [d for d in (own, share) if d is not None]
-    return min(candidates) if candidates else None
+    return min(MAX_HEDGE_SECONDS, *candidates) if candidates else None
 
 
 async def first_success(sources: list[Source[T]], *, deadline: Deadline | None = None,

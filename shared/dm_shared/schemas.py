@@ -62,8 +62,11 @@ class ErrorResponse(Model):
     timestamp: int
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before asking again", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 404, 422, 429, 500, 502, 503, 504)}
+    status: {"model": ErrorResponse, **({"headers": _RETRY_AFTER} if status in (429, 503, 504) else {})}
+    for status in (400, 404, 422, 429, 500, 502, 503, 504)}
 
 
 class HealthComponent(BaseModel):

@@ -18,6 +18,7 @@ from dm_shared.errors import (
     UpstreamBadResponseError,
     UpstreamError,
     UpstreamRateLimitedError,
+    UpstreamRefusedError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -129,7 +130,10 @@ class UpstreamClient:
             raise UpstreamRateLimitedError(
                 f"{upstream.name} asked us to slow down (HTTP {status}{f', code {code}' if code else ''})",
                 retry_after=wait_seconds(response.headers), details={**where, "status": status})
-        if status >= 400:
+        if 400 <= status < 500:
+            raise UpstreamRefusedError(f"{upstream.name} refused the request (HTTP {status})",
+                                       details={**where, "status": status})
+        if status >= 500:
             error = UpstreamError(f"{upstream.name} answered HTTP {status}", details={**where, "status": status})
             if status in _RETRYABLE_STATUS:
                 raise _Retryable(error)

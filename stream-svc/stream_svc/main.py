@@ -84,6 +84,7 @@ async def lifespan(app: FastAPI):
                     renew_every=settings.lease_renew_seconds)
     task = asyncio.create_task(leases.run(settings.symbols, manager.stream), name="leases")
     app.state.bus, app.state.manager, app.state.publisher, app.state.leases = bus, manager, publisher, leases
+    app.state.settings = settings
     try:
         yield
     finally:
@@ -97,6 +98,10 @@ def create_app() -> FastAPI:
     """The stream-svc ASGI app."""
     app = create_service_app(title="stream-svc", version=VERSION, lifespan=lifespan,
                              description="Exchange websocket streams, normalized onto NATS.")
+
+    @app.get("/v1/streams", summary="The pairs this deployment streams (every replica streams its share)")
+    async def streams() -> dict[str, list[str]]:
+        return {"symbols": sorted(app.state.settings.symbols)}
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JsonResponse:

@@ -19,6 +19,7 @@ from dm_shared.errors import (
     UpstreamBadResponseError,
     UpstreamError,
     UpstreamRateLimitedError,
+    UpstreamRefusedError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -118,7 +119,7 @@ def _translate(venue: str, exc: Exception) -> ApiError:
     if isinstance(exc, ccxt.BadResponse):
         return UpstreamBadResponseError(f"{venue} sent an unreadable response", details=where)
     if isinstance(exc, ccxt.ExchangeError):
-        return UpstreamError(f"{venue} refused the request: {text}", details={**where, "status": 400})
+        return UpstreamRefusedError(f"{venue} refused the request: {text}", details={**where, "status": 400})
     # ccxt parses what it is given; a malformed body surfaces as a Python error inside its parsers.
     return UpstreamBadResponseError(f"{venue} sent a response that could not be parsed ({type(exc).__name__})",
                                     details=where)
@@ -180,9 +181,18 @@ def to_funding(f: dict[str, Any]) -> Funding:
                    exchange_timestamp=f.get("timestamp"))
 
 
-def to_open_interest(oi: dict[str, Any]) -> OpenInterest:
-    """Open interest from ccxt's unified open interest."""
-    return OpenInterest(open_interest=oi.get("openInterestAmount"), open_interest_value=oi.get("openInterestValue"),
+def to_open_interest(oi: dict[str, Any], market: dict[str, Any]) -> OpenInterest:
+    """Open interest in the base asset from ccxt's unified open interest, whose amount is in contracts: the
+    venue's own base amount where it gives one (OKX `oiCcy`), else contracts x contract size."""
+    info = oi.get("info") or {}
+    amount = oi.get("openInterestAmount")
+    if info.get("oiCcy") not in (None, ""):
+        amount = float(info["oiCcy"])
+    elif amount is not None:
+        amount = amount * (market.get("contractSize") or 1)
+    value_currency = "USD" if info.get("oiUsd") not in (None, "") else market.get("quote")
+    return OpenInterest(open_interest=amount, open_interest_value=oi.get("openInterestValue"), unit=market["base"],
+                        value_currency=value_currency if oi.get("openInterestValue") is not None else None,
                         exchange_timestamp=oi.get("timestamp"))
 
 
@@ -325,10 +335,10 @@ class ExchangeAdapter:
 
     async def fetch_open_interest(self, perpetual: str) -> OpenInterest:
         """Open interest of a linear perpetual swap."""
-        await self.require_symbol(perpetual, "swap")
+        market = await self.require_symbol(perpetual, "swap")
         interest = await self._call(lambda: self.exchange.fetch_open_interest(perpetual))
         if not isinstance(interest, dict) or (interest.get("openInterestAmount") is None
                                               and interest.get("openInterestValue") is None):
             raise UpstreamBadResponseError(f"{self.name} open interest is empty", details={"upstream": self.name})
         with reading(self.name, "open interest"):
-            return to_open_interest(interest)
+            return to_open_interest(interest, market)

@@ -8,8 +8,7 @@ from dm_shared.envelope import JsonResponse, success
 from dm_shared.names import Venue
 from dm_shared.schemas import ERRORS
 
-from market_svc.api.deps import SourcesDep, SymbolPath, UnixMs
-from market_svc.api.market import check_currency
+from market_svc.api.deps import Currency, SourcesDep, SymbolPath, UnixMs
 from market_svc.schemas import (
     ExchangeInfoResponse,
     OrderBookResponse,
@@ -29,11 +28,11 @@ async def price(
     request: Request,
     sources: SourcesDep,
     symbol: SymbolPath,
-    convert: Annotated[str, Query(min_length=3, max_length=5)] = "usd",
+    convert: Currency = "usd",
     include_24h: bool = True,
 ) -> JsonResponse:
     budget = request.app.state.settings.price_budget_ms / 1000
-    body = await get_price(sources, symbol=symbol, convert=check_currency(convert), include_24h=include_24h,
+    body = await get_price(sources, symbol=symbol, convert=convert.lower(), include_24h=include_24h,
                            budget_s=budget)
     return JsonResponse(success(**body))
 

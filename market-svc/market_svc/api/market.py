@@ -5,27 +5,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from dm_shared.envelope import JsonResponse, success
-from dm_shared.errors import ValidationFailedError
 from dm_shared.schemas import ERRORS
 
-from market_svc.api.deps import SourcesDep, UnixMs
+from market_svc.api.deps import Currency, SourcesDep, UnixMs
 from market_svc.domain import market
 from market_svc.domain.timeframes import TIMEFRAMES
 from market_svc.schemas import MarketResponse, OhlcvResponse
-from market_svc.service.market import get_market
+from market_svc.service.market import get_market, scope
 from market_svc.service.ohlcv import get_ohlcv
 
 router = APIRouter(prefix="/v1")
 Timeframe = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]
-
-
-def check_currency(currency: str) -> str:
-    """A supported quote currency, lower-case, or VALIDATION_ERROR."""
-    currency = currency.lower()
-    if currency not in market.CURRENCIES:
-        raise ValidationFailedError(f"Currency {currency!r} is not supported",
-                                    details={"currency": currency, "supported": sorted(market.CURRENCIES)})
-    return currency
 
 
 @router.get("/market", responses={200: {"model": MarketResponse}, **ERRORS},
@@ -34,12 +24,13 @@ async def market_list(
     sources: SourcesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     sort: market.SortKey = "rank",
-    currency: Annotated[str, Query(min_length=3, max_length=5, description="Quote currency, e.g. usd, eur")] = "usd",
+    currency: Currency = "usd",
     category: market.Category = "all",
 ) -> JsonResponse:
-    currency = check_currency(currency)
+    currency = currency.lower()
     items, provenance = await get_market(sources, limit=limit, sort=sort, currency=currency, category=category)
-    return JsonResponse(success(last_updated=market.newest(items), currency=currency, count=len(items),
+    return JsonResponse(success(last_updated=market.newest(items), currency=currency,
+                                **scope(provenance.source, currency), count=len(items),
                                 items=[i.model_dump() for i in items], **provenance.to_fields()))
 
 

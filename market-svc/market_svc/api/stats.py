@@ -8,11 +8,12 @@ from dm_shared.envelope import JsonResponse, success
 from dm_shared.schemas import ERRORS
 
 from market_svc.api.deps import SourcesDep, SymbolPath
+from market_svc.domain.history import INTERVALS
 from market_svc.schemas import DominanceResponse, HistoryResponse, StatsResponse
-from market_svc.service.stats import HISTORY_INTERVALS, get_dominance, get_history, get_stats
+from market_svc.service.stats import get_dominance, get_history, get_stats
 
 router = APIRouter(prefix="/v1")
-Interval = Literal[tuple(HISTORY_INTERVALS)]  # type: ignore[valid-type]
+Interval = Literal[INTERVALS]  # type: ignore[valid-type]
 RequiredMs = Annotated[int, Query(ge=0, le=10**13, description="Unix time in milliseconds")]
 
 

@@ -16,6 +16,9 @@ CURRENCIES = frozenset(
     "vef vnd zar xdr xag xau".split()
 )
 
+# What a currency parameter accepts: CoinGecko's codes, lower- or upper-case (the OpenAPI enum).
+CURRENCY_SPELLINGS = tuple(sorted(CURRENCIES)) + tuple(sorted(c.upper() for c in CURRENCIES))
+
 # CoinGecko category ids behind the spec's category names.
 COINGECKO_CATEGORIES: dict[str, str] = {
     "defi": "decentralized-finance-defi", "nft": "non-fungible-tokens-nft", "meme": "meme-token",

@@ -113,10 +113,12 @@ class Funding(Model):
 
 
 class OpenInterest(Model):
-    """Open interest of a perpetual swap."""
+    """Open interest of a perpetual swap, in the base asset whatever the venue counts it in."""
 
-    open_interest: float | None
-    open_interest_value: float | None
+    open_interest: float | None = Field(description="Open positions in the base asset (`unit`), not contracts")
+    open_interest_value: float | None = Field(description="Their value in `value_currency`, where the venue says")
+    unit: str = Field(description="The base asset open_interest is counted in, e.g. BTC")
+    value_currency: str | None = Field(description="The currency of open_interest_value, e.g. USDT or USD")
     exchange_timestamp: int | None
 
 

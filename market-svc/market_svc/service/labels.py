@@ -17,10 +17,12 @@ NOTES: dict[str, dict[str, str]] = {
                                    "volumes, because CoinGecko's /global did not answer"},
     "dominance": {COIN_LIST: "shares of the 250 largest coins' combined market cap, because "
                                        "CoinGecko's /global did not answer"},
-    "history": {Venue.BINANCE: "from Binance candles: price is the candle close in USDT, market cap is not "
-                           "known there, and volume is in the base asset (base_volume)",
-                Venue.KUCOIN: "from KuCoin candles: price is the candle close in USDT, market cap is not "
-                          "known there, and volume is in the base asset (base_volume)"},
+    "history": {Venue.BINANCE: "from Binance candles: price is the close (in USDT) of the candle ending at each "
+                               "timestamp, market cap is not known there, and volume is in the base asset "
+                               "(base_volume)",
+                Venue.KUCOIN: "from KuCoin candles: price is the close (in USDT) of the candle ending at each "
+                              "timestamp, market cap is not known there, and volume is in the base asset "
+                              "(base_volume)"},
 }
 
 

@@ -2,12 +2,23 @@
 
 from dm_shared.errors import SourceUnsupportedError
 from dm_shared.fallback import source
+from dm_shared.names import Venue
 from dm_shared.provenance import Provenance
 
 from market_svc.domain import market
 from market_svc.domain.types import MarketItem
 from market_svc.service.labels import noted
 from market_svc.sources import Sources
+
+AGGREGATE = "aggregate"
+
+
+def scope(source: str, currency: str) -> dict[str, str]:
+    """What an answering source's prices and volumes mean: Binance prices its own USDT pairs, the data
+    providers aggregate every market they track in the currency asked for."""
+    if source == Venue.BINANCE:
+        return {"price_currency": "USDT", "volume_scope": Venue.BINANCE}
+    return {"price_currency": currency.upper(), "volume_scope": AGGREGATE}
 
 
 async def get_market(sources: Sources, *, limit: int, sort: market.SortKey, currency: str,

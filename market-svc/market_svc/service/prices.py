@@ -1,17 +1,17 @@
 """Prices: the consensus price across every source, and an exchange's ticker."""
 
 import asyncio
-import statistics
 from typing import Any
 
 from dm_shared.assets import ASSETS, USD_STABLECOINS
 from dm_shared.clock import now_ms
-from dm_shared.errors import ApiError, InvalidSymbolError, SourceUnsupportedError
+from dm_shared.errors import ApiError, InvalidSymbolError, SourceUnsupportedError, UpstreamUnavailableError
 from dm_shared.fallback import each, no_answer
 from dm_shared.names import Provider, Venue
 from dm_shared.provenance import Attempt, Provenance
 from dm_shared.symbols import Pair
 
+from market_svc.domain.consensus import agree
 from market_svc.domain.market import CURRENCIES
 from market_svc.domain.types import Quote
 from market_svc.sources import Sources
@@ -24,10 +24,12 @@ def _quote(convert: str) -> str:
 
 async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h: bool,
                     budget_s: float) -> dict[str, Any]:
-    """The median of every source's price that answers within `budget_s`, with each source's value and age.
+    """The consensus of every source that answers within `budget_s` (domain/consensus.py): the median of the
+    fresh quotes that agree, with each source's value, age and whether it was used.
 
     Late sources are cancelled and listed as late; failed ones are listed with their error. A stablecoin
-    quote (USDT) stands in for USD on exchanges, and the answer says so.
+    quote (USDT) stands in for USD on exchanges, and the answer says so. When no quote is usable the answer
+    is 503 (and the gateway serves its stale cached price, marked), never a number nobody vouches for.
     """
     pair = sources.resolve(symbol, _quote(convert))
     tasks = {e.name: asyncio.create_task(e.fetch_quote(str(pair))) for e in sources.exchanges}
@@ -56,28 +58,37 @@ async def get_price(sources: Sources, *, symbol: str, convert: str, include_24h:
         unknown = InvalidSymbolError(f"No source lists {pair}", details={"symbol": str(pair)})
         raise no_answer(failed, [unknown, *invalid], sources.listings().pairs)
     now = now_ms()
-    prices = [q.price for _, q in quotes]
-    median = statistics.median(prices)
+    key = f"{pair}:{convert}"
+    settings = sources.settings
+    weighed = agree(quotes, now=now, max_age_ms={k: int(v * 1000) for k, v in settings.consensus_max_age.items()},
+                    default_max_age_ms=int(settings.consensus_max_age_seconds * 1000),
+                    threshold=settings.consensus_outlier_pct / 100, outliers_before=sources.outliers.get(key, set()))
+    sources.outliers[key] = weighed.outliers
+    entries = [e.to_dict() for e in weighed.entries]
+    if weighed.price is None:
+        raise UpstreamUnavailableError(f"No source vouches for a price of {pair}: the quotes that answered are "
+                                       "stale or disagree", details={"sources": entries,
+                                                                     "attempts": [a.to_dict() for a in failed]})
+    used = weighed.used
     body: dict[str, Any] = {
-        "symbol": pair.base, "pair": str(pair), "currency": convert, "price": median,
+        "symbol": pair.base, "pair": str(pair), "currency": convert, "price": weighed.price,
         "consensus": {
-            "sources": [{"source": name, "price": q.price,
-                         "age_ms": max(0, now - q.timestamp) if q.timestamp else None} for name, q in quotes],
-            "spread": max(prices) - min(prices),
-            "spread_pct": round((max(prices) - min(prices)) / median * 100, 4) if median else None,
+            "sources": entries,
+            "spread": weighed.spread,
+            "spread_pct": round(weighed.spread / weighed.price * 100, 4) if weighed.price else None,
             "late": late,
             "failed": [a.to_dict() for a in failed if a.code != "LATE"],
         },
     }
     if include_24h:
-        # 24h figures from the first source, in priority order, that has them.
-        name, stats = next(((n, q) for n, q in quotes if q.high_24h is not None), quotes[0])
-        body.update(change_24h=stats.change_24h, high_24h=stats.high_24h, low_24h=stats.low_24h,
-                    volume_24h=stats.volume_24h, stats_source=name)
+        # 24h figures from the first used source, in priority order, that has them.
+        stats = next((e for e in used if e.quote.high_24h is not None), used[0])
+        body.update(change_24h=stats.quote.change_24h, high_24h=stats.quote.high_24h, low_24h=stats.quote.low_24h,
+                    volume_24h=stats.quote.volume_24h, stats_source=stats.source)
     notes = []
     if pair.quote in USD_STABLECOINS and convert == "usd":
         notes.append(f"exchange prices are against {pair.quote}, taken as USD")
-    provenance = Provenance(source="consensus", fetched_at=now, fallback=quotes[0][0] != Venue.BINANCE,
+    provenance = Provenance(source="consensus", fetched_at=now, fallback=used[0].source != Venue.BINANCE,
                             failed=failed, notes=notes)
     return {**body, **provenance.to_fields()}
 

@@ -3,18 +3,19 @@
 from typing import Any
 
 from dm_shared.assets import ASSETS, USD_STABLECOINS
+from dm_shared.clock import now_ms
 from dm_shared.errors import InvalidRangeError, SourceUnsupportedError, UpstreamError
 from dm_shared.fallback import each, source
 from dm_shared.names import Provider
 
-from market_svc.domain import ohlcv
+from market_svc.domain import history
+from market_svc.domain.timeframes import TIMEFRAMES
 from market_svc.domain.types import MarketItem
 from market_svc.service.labels import COIN_LIST, noted
 from market_svc.sources import Sources
 
 MOVERS = 5
 DOMINANCE_TOP = 5
-HISTORY_INTERVALS = {"1h": 3_600_000, "1d": 86_400_000, "1w": 604_800_000, "1M": 2_592_000_000}
 MAX_HISTORY_POINTS = 2000
 
 
@@ -93,44 +94,56 @@ async def get_dominance(sources: Sources) -> dict[str, Any]:
     return {"dominance": dominance, **noted(provenance, "dominance").to_fields()}
 
 
-def _resample(points: list[tuple[int, float]], start: int, step: int) -> dict[int, float]:
-    """The last value in each `step`-long bucket from `start`."""
-    buckets: dict[int, float] = {}
-    for t, value in points:
-        buckets[start + (int(t) - start) // step * step] = value
-    return buckets
-
-
 async def get_history(sources: Sources, *, symbol: str, start: int, end: int, interval: str) -> dict[str, Any]:
-    """Prices at `interval` between `start` and `end` (ms): CoinGecko, then exchange candles."""
+    """The price at each `interval` boundary between `start` and `end` (ms): CoinGecko, then exchange candles
+    (domain/history.py says what each point means)."""
     deadline = sources.deadline("history")
     if start > end:
         raise InvalidRangeError("`from` is after `to`", details={"from": start, "to": end})
-    step = HISTORY_INTERVALS[interval]
-    if (end - start) // step > MAX_HISTORY_POINTS:
+    if history.count(start, end, interval) > MAX_HISTORY_POINTS:
         raise InvalidRangeError(f"At most {MAX_HISTORY_POINTS} points per request; use a coarser interval",
                                 details={"from": start, "to": end, "interval": interval,
                                          "max_points": MAX_HISTORY_POINTS})
     pair = sources.resolve(symbol)
+    now = now_ms()
+    times = history.grid(start, min(end, now), interval)
 
     async def from_coingecko() -> list[dict[str, Any]]:
         asset = ASSETS.get(pair.base)
         if asset is None or pair.quote not in USD_STABLECOINS | {"USD"}:
             raise SourceUnsupportedError(f"coingecko is not asked for {pair}")
+        if not times:
+            return []
         chart = await sources.coingecko.fetch_chart(coin_id=asset.coingecko_id, currency="usd",
-                                                    start_s=start // 1000, end_s=end // 1000 + 1)
-        prices = _resample(chart.prices, start, step)
-        caps = _resample(chart.market_caps, start, step)
-        volumes = _resample(chart.total_volumes, start, step)
+                                                    start_s=history.previous(times[0], interval) // 1000,
+                                                    end_s=times[-1] // 1000 + 1)
+        prices = history.at_boundaries(chart.prices, times, interval)
+        caps = history.at_boundaries(chart.market_caps, times, interval)
+        volumes = history.at_boundaries(chart.total_volumes, times, interval)
         return [{"timestamp": t, "price": p, "volume": volumes.get(t), "base_volume": None,
-                 "market_cap": caps.get(t)} for t, p in sorted(prices.items()) if start <= t <= end]
+                 "market_cap": caps.get(t)} for t, p in sorted(prices.items())]
 
     async def from_exchange(exchange) -> list[dict[str, Any]]:
-        limit = min(1000, (end - start) // step + 1)
-        candles = await exchange.fetch_ohlcv(str(pair), interval, since=start, until=end, limit=limit)
-        kept = ohlcv.select(candles, since=start, until=end, limit=limit)
-        return [{"timestamp": c.t, "price": c.c, "volume": None, "base_volume": c.v, "market_cap": None}
-                for c in kept]
+        if not times:
+            return []
+        timeframe = history.CANDLES[interval]
+        candle_ms = TIMEFRAMES[timeframe]
+        since = history.previous(times[0], interval)
+        limit = min(1000, (times[-1] - since) // candle_ms + 1)
+        candles = await exchange.fetch_ohlcv(str(pair), timeframe, since=since, until=times[-1], limit=limit)
+        closed = history.closes([(c.t, c.c, c.v) for c in candles], candle_ms, now)
+        points = []
+        for t in times:
+            if t not in closed:
+                continue
+            volume = closed[t][1]
+            if timeframe != interval:  # a month computed from its daily candles: the volume is their sum
+                days = [closed.get(day) for day in history.grid(history.previous(t, interval) + candle_ms, t,
+                                                                timeframe)]
+                volume = None if any(d is None or d[1] is None for d in days) else sum(d[1] for d in days)
+            points.append({"timestamp": t, "price": closed[t][0], "volume": None, "base_volume": volume,
+                           "market_cap": None})
+        return points
 
     data, provenance = await sources.first([source(sources.coingecko, from_coingecko),
                                             *each(sources.exchanges[:2], from_exchange)], deadline)

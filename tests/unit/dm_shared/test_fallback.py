@@ -57,6 +57,11 @@ async def test_a_source_without_latency_history_is_hedged_at_its_share_of_the_de
                          Source("c", answering("C", started=began))], deadline=Deadline(1.5))
     # three sources share 1.5 s: b starts at 0.5 s, c at 0.5 s more (its share of the 1 s then left)
     assert 0.9 <= began[0] - started < 1.2
+    began.clear()
+    started = time.monotonic()
+    await first_success([Source("a", answering("A", after=10)), Source("b", answering("B", started=began))],
+                        deadline=Deadline(10))
+    assert 0.95 <= began[0] - started < 1.2  # half of 10 s is its share, but no hedge waits more than 1 s
 
 
 async def test_past_the_deadline_the_chain_ends_with_a_timeout_naming_every_source():

@@ -82,8 +82,9 @@ def test_binance_perpetual_funding_and_open_interest(binance):
     # The current rate is charged at Binance's nextFundingTime: that is the answer's funding_time.
     assert funding.funding_time == int(premium["nextFundingTime"])
     interest = recorded("binance/fapi_openInterest_BTCUSDT.json")
-    oi = exchange.to_open_interest(binance.parse_open_interest(interest, perpetual))
+    oi = exchange.to_open_interest(binance.parse_open_interest(interest, perpetual), perpetual)
     assert oi.open_interest == float(interest["openInterest"]) and oi.exchange_timestamp == interest["time"]
+    assert oi.unit == "BTC" and oi.open_interest_value is None and oi.value_currency is None
 
 
 def test_kucoin_ticker_book_trades():
@@ -105,5 +106,9 @@ def test_okx_ticker_and_open_interest_contracts():
     ticker = exchange.to_ticker("BTC/USDT", venue.parse_ticker(raw))
     assert ticker.last == float(raw["last"]) and ticker.exchange_timestamp == int(raw["ts"])
     interest = recorded("okx/public_open-interest_BTC-USDT-SWAP.json")["data"][0]
-    oi = exchange.to_open_interest(venue.parse_open_interest(interest, venue.market("BTC/USDT:USDT")))
-    assert oi.open_interest_value == float(interest["oiUsd"])
+    swap = venue.market("BTC/USDT:USDT")
+    oi = exchange.to_open_interest(venue.parse_open_interest(interest, swap), swap)
+    # OKX counts contracts of 0.01 BTC (`oi`); the answer is in BTC, OKX's own `oiCcy`, like Binance's
+    assert (oi.open_interest, oi.unit) == (float(interest["oiCcy"]), "BTC") and swap["contractSize"] == 0.01
+    assert oi.open_interest == pytest.approx(float(interest["oi"]) * 0.01)
+    assert (oi.open_interest_value, oi.value_currency) == (float(interest["oiUsd"]), "USD")
