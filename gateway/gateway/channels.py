@@ -84,12 +84,8 @@ CHANNELS: tuple[Channel, ...] = (
     Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest", listed_by="stream",
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
-<<<<<<< HEAD
-            fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+            listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
     Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
             fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
                     "categories", "seq")),
-=======
-            listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
->>>>>>> main
 )

@@ -10,7 +10,13 @@ from dm_shared.cache import Entry
 from dm_shared.clock import now_ms
 from dm_shared.edge import Edge, EdgeMiddleware
 from dm_shared.envelope import error_body
-from dm_shared.errors import ApiError, GatewayTimeoutError, MethodNotAllowedError, ServiceUnavailableError
+from dm_shared.errors import (
+    ApiError,
+    GatewayTimeoutError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+)
 from dm_shared.logs import request_id
 
 from gateway.registry import ROUTER, Route
@@ -25,10 +31,6 @@ _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STAL
 _AGE_ZERO = (b"age", b"0")
 # The largest body a POST route forwards (100 texts of 2,000 characters, JSON-escaped, fit well under it).
 MAX_BODY = 1 << 20
-
-
-class PayloadTooLargeError(ApiError):
-    code, status, message = "PAYLOAD_TOO_LARGE", 413, "Request body too large"
 
 
 async def _read_body(receive: Receive) -> bytes:
