@@ -122,7 +122,10 @@ class Ingest:
                 if repeat is None:
                     fresh.append((document, item))
                     continue
-            await self._merge(repeat, item, fresh)
+            by_title = known.by_url.get(document["url"]) != repeat
+            await self._merge(repeat, item, fresh, document["url"] if by_title else None)
+            if by_title and item.provider != Provider.CRYPTOPANIC:
+                known.by_url[document["url"]] = repeat
             outcome.merged += 1
         # Older than what deduplication remembers (a feed keeps items for days): stored already, by id.
         stored = await self.store.existing([d["id"] for d, _ in fresh]) if fresh else set()
@@ -142,7 +145,8 @@ class Ingest:
                     outcome.new.append(document)
         return outcome
 
-    async def _merge(self, article: str, item: Incoming, fresh: list[tuple[dict[str, Any], Incoming]]) -> None:
+    async def _merge(self, article: str, item: Incoming, fresh: list[tuple[dict[str, Any], Incoming]],
+                     url: str | None) -> None:
         attribution = ATTRIBUTION if item.provider == Provider.CRYPTOPANIC else None
         for document, _ in fresh:  # a repeat within this batch, not stored yet
             if document["id"] == article:
@@ -151,4 +155,5 @@ class Ingest:
                 document["votes"] = item.votes or document["votes"]
                 document["attribution"] = attribution or document["attribution"]
                 return
-        await self.store.merge(article, item.provider, item.votes, attribution)
+        direct = url if url and item.provider != Provider.CRYPTOPANIC else None
+        await self.store.merge(article, item.provider, item.votes, attribution, direct)

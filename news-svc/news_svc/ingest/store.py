@@ -14,6 +14,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from dm_shared.errors import ApiError, BadRequestError
 
 COLLECTION = "news_articles"
+# Links to an aggregator's page about a story, not to the story: a publisher's own link replaces them.
+AGGREGATOR_URLS = ("https://cryptopanic.com/",)
 # What a stored article shows: everything but the fields kept for queries (published_ms goes into cursors).
 _PROJECTION = {"_id": 0, "title_words": 0, "source_key": 0, "social": 0, "feed": 0}
 
@@ -77,10 +79,15 @@ class Store:
         return {row["_id"] for row in await self._run(cursor.to_list(None))}
 
     async def merge(self, article_id: str, provider: str, votes: dict[str, int] | None,
-                    attribution: str | None) -> None:
-        """Record that another upstream carried a story already stored."""
+                    attribution: str | None, direct_url: str | None = None) -> None:
+        """Record that another upstream carried a story already stored; `direct_url`, the publisher's own link,
+        replaces an aggregator's (CryptoPanic's) page as the article's `url`."""
         update: dict[str, Any] = {"$addToSet": {"providers": provider}}
         fields = {k: v for k, v in (("votes", votes), ("attribution", attribution)) if v}
+        if direct_url:
+            stored = await self._run(self.articles.find_one({"_id": article_id}, {"url": 1}))
+            if stored and stored["url"].startswith(AGGREGATOR_URLS):
+                fields["url"] = direct_url
         if fields:
             update["$set"] = fields
         await self._run(self.articles.update_one({"_id": article_id}, update))
