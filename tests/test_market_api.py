@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from helpers import SANDBOX_DATA, recorded, served, unique_limit
+from helpers import SANDBOX_DATA, expire_market_pages, recorded, served, unique_limit
 
 MARKET_FIELDS = {"symbol", "name", "rank", "price", "change_24h", "change_7d", "volume_24h", "market_cap",
                  "circulating_supply", "total_supply", "ath", "ath_date", "atl", "atl_date", "last_updated"}
@@ -86,6 +86,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault, code", FAULTS, ids=[f[0]["mode"] + str(f[0].get("status", "")) for f in FAULTS])
 def test_market_falls_back_to_binance(api, sandbox, suite, fault, code):
+    expire_market_pages()
     sandbox.fault("coingecko", **fault)
     body = api.get("/api/market", params={"limit": unique_limit()}).json()
     assert body["source"] == "binance" and body["provenance"]["fallback"] is True
@@ -118,6 +119,7 @@ def test_ohlcv_falls_back_to_coingecko_for_4h(api, sandbox):
 
 
 def test_every_source_failing_without_cache_is_a_503_envelope(api, sandbox):
+    expire_market_pages()
     sandbox.fault("coingecko", mode="status", status=500)
     sandbox.fault("binance", mode="status", status=500)
     response = api.get("/api/market", params={"limit": unique_limit()})
@@ -143,6 +145,7 @@ def test_every_source_failing_serves_the_cached_value_labelled_stale(api, sandbo
 
 
 async def test_twenty_concurrent_cold_requests_make_one_upstream_call(suite, sandbox):
+    expire_market_pages()
     sandbox.reset_counts()
     sandbox.fault("coingecko", mode="delay", delay=0.5, path=MARKETS_PATH)
     params = {"limit": unique_limit()}
@@ -154,6 +157,7 @@ async def test_twenty_concurrent_cold_requests_make_one_upstream_call(suite, san
 
 
 def test_cache_hit_inside_ttl_and_fresh_fetch_after(api, sandbox):
+    expire_market_pages()
     sandbox.reset_counts()
     params = {"limit": unique_limit()}
     first = api.get("/api/market", params=params)

@@ -7,16 +7,17 @@ def test_health_reports_every_service_and_dependency(api):
     response = api.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["success"] is True, body
+    assert body["status"] == "healthy" and body["success"] is True, body
     assert {"market-svc", "redis", "nats", "mongodb"} <= body["components"].keys()
-    assert all(component["status"] == "ok" for component in body["components"].values()), body
+    assert all(component["status"] == "healthy" for component in body["components"].values()), body
     assert body["components"]["market-svc"]["components"]["coinmarketcap"]["status"] == "skipped"
 
 
 def test_openapi_merges_every_public_endpoint_with_parameters_and_schema(api):
     doc = api.get("/openapi.json").json()
     market = doc["paths"]["/api/market"]["get"]
-    assert {p["name"] for p in market["parameters"]} == {"limit", "sort", "currency", "category"}
+    assert {p["name"] for p in market["parameters"]} == {"limit", "sort", "currency", "category", "symbols",
+                                                       "symbol", "ids"}
     ohlcv = doc["paths"]["/api/ohlcv"]["get"]
     assert {p["name"] for p in ohlcv["parameters"]} == {"symbol", "timeframe", "limit", "since", "until"}
     ref = ohlcv["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]

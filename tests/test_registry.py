@@ -22,18 +22,23 @@ def service_docs(suite) -> dict[str, dict]:
 
 @pytest.mark.parametrize("service, route", ROUTED, ids=[route.path for _, route in ROUTED])
 def test_each_route_forwards_every_parameter_its_service_accepts(service_docs, service: str, route: Route):
-    operation = service_docs[service]["paths"].get(route.target, {}).get(route.method.lower())
-    assert operation is not None, f"{service} has no {route.method} {route.target}"
+    method = route.methods[0].lower()
+    operation = service_docs[service]["paths"].get(route.target, {}).get(method)
+    assert operation is not None, f"{service} has no {method.upper()} {route.target}"
     accepted = parameters(operation, "query")
-    assert set(route.params) == accepted, (
-        f"{route.path}: the registry forwards {sorted(route.params)}, {service} accepts {sorted(accepted)}")
-    assert parameters(operation, "path") == ({route.param} if route.param else set())
+    forwarded = set(route.params) | ({route.as_query} if route.as_query else set())
+    assert forwarded == accepted, (
+        f"{route.path}: the registry forwards {sorted(forwarded)}, {service} accepts {sorted(accepted)}")
+    in_path = {route.param} if route.param and not route.as_query else set()
+    assert parameters(operation, "path") == in_path
 
 
 def test_the_merged_document_shows_every_route_with_its_services_parameters(api, service_docs):
     merged = api.get("/openapi.json").json()
     for service, route in ROUTED:
-        operation = merged["paths"][route.path][route.method.lower()]
-        original = service_docs[service]["paths"][route.target][route.method.lower()]
-        assert parameters(operation, "query") == parameters(original, "query"), route.path
-        assert parameters(operation, "path") == parameters(original, "path"), route.path
+        method = route.methods[0].lower()
+        operation = merged["paths"][route.path][method]
+        original = service_docs[service]["paths"][route.target][method]
+        moved = {route.as_query} if route.as_query else set()
+        assert parameters(operation, "query") == parameters(original, "query") - moved, route.path
+        assert parameters(operation, "path") == parameters(original, "path") | moved, route.path

@@ -2,6 +2,7 @@
 
 import time
 
+import httpx
 import pytest
 import redis
 
@@ -32,15 +33,15 @@ def test_requests_succeed_without_redis_and_caching_resumes(own_suite, client):
         for _ in range(3):
             response = client.get("/api/market", params={"limit": unique_limit()})
             assert response.status_code == 200 and response.json()["source"] == "coingecko"
-        health = client.get("/health").json()
-        assert health["status"] == "degraded" and health["components"]["redis"]["status"] == "down"
+        health = client.get("/api/health").json()
+        assert health["status"] == "degraded" and health["components"]["redis"]["status"] == "unhealthy"
     finally:
         own_suite.start("redis")
     time.sleep(1.5)  # the cache retries Redis after its cool-down
     limit = unique_limit()
     assert client.get("/api/market", params={"limit": limit}).status_code == 200
     assert f"dm:c:/api/market?limit={limit}".encode() in cached_keys(own_suite)
-    assert client.get("/health").json()["components"]["redis"]["status"] == "ok"
+    assert client.get("/health").json()["components"]["redis"]["status"] == "healthy"
 
 
 def test_market_svc_down_gives_503_envelopes_and_health_says_so(own_suite, client):
@@ -49,10 +50,13 @@ def test_market_svc_down_gives_503_envelopes_and_health_says_so(own_suite, clien
         response = client.get("/api/ohlcv", params={"symbol": "BTC/USDT", "timeframe": "1h", "limit": unique_limit()})
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
-        health = client.get("/health")
-        assert health.json()["components"]["market-svc"]["status"] == "down"
-        # stream-svc still serves /ws, so the gateway stays in rotation, degraded
-        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        health = client.get("/api/health")
+        assert health.json()["components"]["market-svc"]["status"] == "unhealthy"
+        # market-svc is required: without it the gateway says unhealthy, 503 with Retry-After (spec 002's words);
+        # load balancers keep it in rotation through /healthz, since stream-svc still serves /ws
+        assert health.status_code == 503 and health.json()["status"] == "unhealthy"
+        assert int(health.headers["retry-after"]) >= 1
+        assert httpx.get(f"{own_suite.url('gateway')}/healthz", timeout=5).status_code == 200
     finally:
         own_suite.start("market")
     ok = client.get("/api/ohlcv", params={"symbol": "BTC/USDT", "timeframe": "1h", "limit": unique_limit()})

@@ -175,7 +175,7 @@ async def test_a_dropped_exchange_connection_is_reconnected_and_clients_keep_rec
         after = await receive(ws, update("ticker"), count=3, timeout=10)
         assert all(m["data"]["symbol"] == "BTC/USDT" for m in after)
     health = httpx.get(streams.url("stream") + "/health").json()
-    assert health["components"]["binance"]["reconnects"] >= 1 and health["components"]["binance"]["status"] == "ok"
+    assert health["components"]["binance"]["reconnects"] >= 1 and health["components"]["binance"]["status"] == "healthy"
     control.close()
 
 
@@ -203,7 +203,7 @@ async def test_a_nats_restart_is_announced_and_the_stream_resumes(streams):
         streams.start("nats")
         await ws.send(json.dumps({"action": "ping"}))
         up = await receive(ws, lambda m: m.get("type") == "status", timeout=15)
-        assert up[0]["status"] == "ok"
+        assert up[0]["status"] == "healthy"
         await ws.send(json.dumps({"action": "ping"}))
         resumed = await receive(ws, update("ticker"), count=2, timeout=10)
         assert all(m["data"]["symbol"] == "ETH/USDT" for m in resumed)

@@ -128,16 +128,19 @@ def uvicorn_service(
     port: int,
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
+    peers: Mapping[str, str] | None = None,
     offline_env: Mapping[str, str] | None = None,
-    service_urls: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
     `upstreams` maps an env var to (sandbox upstream, path suffix); in offline mode the var
     points at that sandbox listener, otherwise the service keeps its own default. A suffix
     starting with `ws:` asks for the listener's websocket URL (`ws://host:port` + the rest).
+    `peers` maps an env var to another service of the suite it calls (`AI_MARKET_URL`: market), which
+    then starts first; a peer the stack does not run leaves the variable to the service's default.
     """
     upstreams = dict(upstreams or {})
+    peers = dict(peers or {})
 
     def url(stack: Stack, upstream: str, suffix: str) -> str:
         base = sandbox_url(stack, upstream)
@@ -146,10 +149,10 @@ def uvicorn_service(
         return base + suffix
 
     def env(stack: Stack) -> dict[str, str]:
-        peers = {var: stack.url(name) for var, name in (service_urls or {}).items()}
+        found = {var: stack.url(peer) for var, peer in peers.items() if peer in stack.components}
         if not stack.offline:
-            return peers
-        return {**peers, **(offline_env or {}),
+            return found
+        return {**found, **(offline_env or {}),
                 **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
@@ -158,7 +161,7 @@ def uvicorn_service(
         command=lambda stack: _uvicorn(stack, package, name),
         ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
         env=env,
-        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *(service_urls or {}).values()),
+        needs=("redis", "nats", "mongo", *(("sandbox",) if upstreams else ()), *peers.values()),
         service=True,
         gateway_var=gateway_var,
         start_timeout=60.0,
@@ -239,8 +242,8 @@ SANDBOX = Component(
     offline_only=True,
 )
 
-# name -> (package, default port, gateway variable, upstream variables)
-_SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
+# name -> (package, default port, gateway variable, upstream variables[, peer services by variable])
+_SERVICE_SPECS: dict[str, tuple] = {
     "market": ("market_svc", 8101, "GATEWAY_MARKET_URL", {
         "MARKET_COINGECKO_URL": ("coingecko", "/api/v3"),
         "MARKET_BINANCE_URL": ("binance", ""),
@@ -256,11 +259,10 @@ _SERVICE_SPECS: dict[str, tuple[str, int, str, dict[str, tuple[str, str]]]] = {
         "NEWS_CRYPTOPANIC_URL": ("cryptopanic", "/api"),
         "NEWS_NEWSAPI_URL": ("newsapi", ""),
         "NEWS_ALTERNATIVE_ME_URL": ("alternative_me", ""),
-    }),
+    }, {"NEWS_MARKET_URL": "market"}),
+    # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
+    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
 }
-
-# Services a service calls itself (variable -> component): it starts after them and gets their URL.
-_PEERS: dict[str, dict[str, str]] = {"news": {"NEWS_MARKET_URL": "market"}}
 
 # Settings a service gets in offline mode besides its upstream URLs: the sandbox has recordings of the
 # CoinDesk and Cointelegraph feeds, not of Decrypt's.
@@ -271,18 +273,18 @@ _OFFLINE_ENV: dict[str, dict[str, str]] = {
 }
 
 SERVICES = tuple(
-    uvicorn_service(name, package, port=port, gateway_var=var, upstreams=upstreams,
-                    offline_env=_OFFLINE_ENV.get(name), service_urls=_PEERS.get(name))
-    for name, (package, port, var, upstreams) in _SERVICE_SPECS.items()
+    uvicorn_service(name, spec[0], port=spec[1], gateway_var=spec[2], upstreams=spec[3],
+                    peers=spec[4] if len(spec) > 4 else None, offline_env=_OFFLINE_ENV.get(name))
+    for name, spec in _SERVICE_SPECS.items()
 )
 
 
 def replica(name: str, index: int) -> Component:
     """Another instance of service `name` (`name-index`, default port + 10 * index), e.g. to test
     how replicas share budgets and leases; the gateway keeps talking to the first."""
-    package, port, _, upstreams = _SERVICE_SPECS[name]
+    package, port, _, upstreams, *peers = _SERVICE_SPECS[name]
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
-                           offline_env=_OFFLINE_ENV.get(name), service_urls=_PEERS.get(name))
+                           peers=peers[0] if peers else None, offline_env=_OFFLINE_ENV.get(name))
 
 GATEWAY = Component(
     name="gateway",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dm_shared.errors import InvalidSymbolError
-from dm_shared.subjects import ANY, NEWS_ARTICLE, ticker_subject, trades_subject
+from dm_shared.subjects import ANY, NEWS_ARTICLE, signal_subject, ticker_subject, trades_subject
 from dm_shared.symbols import parse_pair
 
 KeyKind = Literal["pair", "chain", "none"]
@@ -44,6 +44,8 @@ class Channel(BaseModel):
     # The service whose `GET /v1/streams` lists the keys it publishes: a key it does not list is refused
     # with the ones it does. None: any well-formed key is accepted.
     listed_by: str | None = None
+    # Other names clients use for this channel (the Dreammaker frontend asks for `market_data`).
+    aliases: tuple[str, ...] = ()
 
     @property
     def keys_field(self) -> str | None:
@@ -82,9 +84,14 @@ class Channel(BaseModel):
 
 CHANNELS: tuple[Channel, ...] = (
     Channel(name="ticker", subject=ticker_subject(ANY, "{key}"), key="pair", delivery="latest", listed_by="stream",
+            aliases=("market_data",),
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
             listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+    Channel(name="signals", subject=signal_subject("{key}"), key="pair", delivery="ordered", replay=True,
+            listed_by="ai",
+            fields=("symbol", "id", "signal", "confidence", "score", "timeframe", "entry_price", "target_price",
+                    "stop_loss", "risk_reward", "model", "reasoning", "timestamp", "expires_at", "seq")),
     Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
             fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
                     "categories", "seq")),

@@ -12,6 +12,7 @@ from dm_shared.cache import Cache
 from dm_shared.health import DEPENDENCY, DOWN, SOURCE, component, overall, probe
 from dm_shared.mongo import ping
 
+from gateway.registry import SERVICES
 from gateway.services import ServiceClient
 
 STARTED = time.time()
@@ -32,8 +33,8 @@ def _service_check(services: ServiceClient, name: str):
 
 async def report(*, services: ServiceClient, cache: Cache, bus: Bus, mongo: AsyncMongoClient) -> dict[str, Any]:
     """Every service (a source of answers: down only when all are) and the gateway's own dependencies."""
-    components = {f"{name}-svc": component(SOURCE, await probe(_service_check(services, name), timeout=2.0))
-                  for name in services.urls}
+    components = {f"{s.name}-svc": component(SOURCE, await probe(_service_check(services, s.name), timeout=2.0),
+                                             required=s.required) for s in SERVICES}
     components["redis"] = component(DEPENDENCY, await probe(cache.redis.ping))
     components["nats"] = component(DEPENDENCY, await probe(bus.check))
     components["mongodb"] = component(DEPENDENCY, await probe(lambda: ping(mongo)))

@@ -44,6 +44,8 @@ def create_app() -> ASGIApp:
 
     @app.get("/health", summary="Status of every service and dependency",
              responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
+    @app.get("/api/health", summary="The same as /health, under /api",
+             responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
     async def get_health() -> JsonResponse:
         body = await health.report(services=state.services, cache=state.cache, bus=state.bus, mongo=state.mongo)
         return JsonResponse({"success": body["status"] != DOWN, "timestamp": now_ms(), **body},

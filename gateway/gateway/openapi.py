@@ -31,9 +31,23 @@ def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]],
             schemas[prefix + name] = schema
         for route in service.routes:
             if route.target in doc.get("paths", {}):
-                merged["paths"][route.path] = doc["paths"][route.target]
+                merged["paths"][route.path] = _aliased(doc["paths"][route.target], route.as_query)
     merged["components"]["schemas"] = schemas
     return merged
+
+
+def _aliased(item: dict[str, Any], as_query: str | None) -> dict[str, Any]:
+    """A service path's operations as an alias route shows them: the query parameter it takes from the path
+    becomes a required path parameter."""
+    if as_query is None:
+        return item
+    aliased = {}
+    for method, operation in item.items():
+        parameters = [{**p, "in": "path", "required": True} if p.get("in") == "query" and p["name"] == as_query
+                      else p for p in operation.get("parameters", [])]
+        aliased[method] = {**operation, "parameters": parameters, "operationId": f"{operation.get('operationId')}_path",
+                           "description": f"The same as the query form, with `{as_query}` in the path."}
+    return aliased
 
 
 class OpenApiMerger:

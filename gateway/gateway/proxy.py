@@ -16,6 +16,7 @@ from dm_shared.errors import (
     MethodNotAllowedError,
     PayloadTooLargeError,
     ServiceUnavailableError,
+    ValidationFailedError,
 )
 from dm_shared.logs import request_id
 
@@ -29,20 +30,30 @@ _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
 _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
 _AGE_ZERO = (b"age", b"0")
-# The largest body a POST route forwards (100 texts of 2,000 characters, JSON-escaped, fit well under it).
-MAX_BODY = 1 << 20
+# Query parameters a route does not take are ignored, and named here.
+_IGNORED = b"x-ignored-params"
+# Bodies forwarded to a route that takes one (POST /api/ai/predict); bigger ones are refused unread.
+MAX_BODY_BYTES = 65_536
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, or PAYLOAD_TOO_LARGE as soon as it (or its declared length) passes `limit`."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and not value.isdigit():
+            raise ValidationFailedError("Content-Length is not a number")
+        if name == b"content-length" and int(value) > limit:
+            raise PayloadTooLargeError(details={"max_bytes": limit})
     chunks, size = [], 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationFailedError("The client went away before sending its body")
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLargeError(details={"max_bytes": MAX_BODY})
+        if size > limit:
+            raise PayloadTooLargeError(details={"max_bytes": limit})
         chunks.append(chunk)
-        if not message.get("more_body"):
+        if not message.get("more_body", False):
             return b"".join(chunks)
 
 
@@ -101,36 +112,22 @@ class ApiProxy:
             if preflight:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
-            if scope["method"] != route.method:
-                status, body, headers = _error(MethodNotAllowedError([route.method]))
-            elif route.method == "POST":
-                status, body, headers = await self._forward(route, receive, scope["dm.request_id"])
+            if scope["method"] not in route.methods:
+                status, body, headers = _error(MethodNotAllowedError(list(route.methods)))
+            elif scope["method"] != "GET":
+                status, body, headers = await self._forward(route, scope, receive)
             else:
-                path, query = scope["path"], route.canonical_query(scope["query_string"])
-                key = f"{path}?{query}"
+                target, query, key = route.resolve(scope["path"], scope["query_string"])
                 answer = self._hot(route, key)
-                status, body, headers = answer or await self._serve(
-                    route, route.target_for(path), query, key, scope["dm.request_id"])
+                status, body, headers = answer or await self._serve(route, target, query, key, scope["dm.request_id"])
+            ignored = route.ignored(scope["query_string"])
+            if ignored is not None:
+                headers = [*headers, (_IGNORED, ignored)]
             await send({"type": "http.response.start", "status": status,
                         "headers": _response_headers(body, headers, edge_headers)})
             await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
-
-    async def _forward(self, route: Route, receive: Receive, rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """A POST route: its body to the owning service, the answer back as it is (never cached)."""
-        token = request_id.set(rid)
-        try:
-            payload = await _read_body(receive)
-            response = await self.state.services.send("POST", ROUTER.owner[route], route.target, body=payload,
-                                                      request_id=rid)
-        except ApiError as exc:
-            return _error(exc)
-        finally:
-            request_id.reset(token)
-        if response.status_code == 200:
-            return 200, response.content, []
-        return _passthrough(ServiceResponse(response.status_code, response.content, dict(response.headers)))
 
     def answer_hot(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
         """Body and headers of a GET whose fresh answer is in the in-process tier, else None (nothing done).
@@ -142,12 +139,15 @@ class ApiProxy:
         if route is None:
             return None
         started = time.perf_counter()
-        answer = self._hot(route, f"{scope['path']}?{route.canonical_query(scope['query_string'])}")
+        answer = self._hot(route, route.resolve(scope["path"], scope["query_string"])[2])
         if answer is None:
             return None
         scope["dm.route"] = route.path
         edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
         status, body, headers = answer
+        ignored = route.ignored(scope["query_string"])
+        if ignored is not None:
+            headers = [*headers, (_IGNORED, ignored)]
         self.edge.record(scope, status, started)
         return body, _response_headers(body, headers, edge_headers)
 
@@ -158,6 +158,25 @@ class ApiProxy:
         if entry is None:
             return None
         return _from_cache(entry, now, stale=False)
+
+    async def _forward(self, route: Route, scope: Scope,
+                       receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """A request with a body to the owning service, uncached; its answer as the service gave it."""
+        rid = scope["dm.request_id"]
+        token = request_id.set(rid)
+        try:
+            body = await read_body(scope, receive)
+            content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
+            response = await self.state.services.send(
+                ROUTER.owner[route], scope["method"], route.target_for(scope["path"]),
+                route.canonical_query(scope["query_string"]), body=body, content_type=content_type, request_id=rid)
+        except ApiError as exc:
+            return _error(exc)
+        finally:
+            request_id.reset(token)
+        if response.status_code != 200:
+            return _passthrough(ServiceResponse(response.status_code, response.content, dict(response.headers)))
+        return 200, response.content, []
 
     async def _serve(self, route: Route, target: str, query: str, key: str,
                      rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

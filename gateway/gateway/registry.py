@@ -6,6 +6,7 @@ Adding a service is one `Service` row: its name (its URL is `GATEWAY_<NAME>_URL`
 of both paths. tests/test_registry.py checks every route against the service's own OpenAPI document.
 """
 
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from urllib.parse import parse_qsl, quote, urlencode
@@ -13,14 +14,22 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 @dataclass(frozen=True)
 class Route:
-    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind. A POST route
-    forwards its JSON body and is never cached."""
+    """One public endpoint: `target` on the owning service; `cache` is its spec 002 data kind. A route whose
+    `methods` are not GET forwards the request body (capped, never cached)."""
 
     path: str
     target: str
     cache: str | None
     params: tuple[str, ...] = ()
-    method: str = "GET"
+    # An alias of another route: its path parameter is forwarded as this query parameter, and its answers
+    # are that route's cache entries (`/api/ohlcv/BTC?timeframe=1h` is `/api/ohlcv?symbol=BTC&timeframe=1h`).
+    as_query: str | None = None
+    same_as: str | None = None
+    methods: tuple[str, ...] = ("GET",)
+    # The API-key scope a caller needs (`analyze`, `write`, `admin`); None: open to anonymous callers, at the
+    # per-IP rate limit. `rate`: this route's own limit per identity beside the global one, e.g. "10/minute".
+    scope: str | None = None
+    rate: str | None = None
 
     @cached_property
     def param(self) -> str | None:
@@ -43,6 +52,20 @@ class Route:
         """The declared parameters, last value wins, sorted: both the forwarded query and the cache key."""
         return _canonical(self.params, raw)
 
+    def ignored(self, raw_query: bytes) -> bytes | None:
+        """The query parameters this route does not take, comma-separated: they are ignored, and named in the
+        answer's X-Ignored-Params header so that a typo is visible."""
+        return _ignored(self.params, raw_query) if raw_query else None
+
+    def resolve(self, path: str, raw_query: bytes) -> tuple[str, str, str]:
+        """The service path, the forwarded query and the cache key of a request this route matched."""
+        if self.as_query is None:
+            query = _canonical(self.params, raw_query)
+            return self.target_for(path), query, f"{path}?{query}"
+        value = path[len(self.prefix):]
+        query = urlencode(sorted({**dict(parse_qsl(_canonical(self.params, raw_query))), self.as_query: value}.items()))
+        return self.target, query, f"{self.same_as or self.path}?{query}"
+
 
 @lru_cache(maxsize=4096)
 def _canonical(params: tuple[str, ...], raw: bytes) -> str:
@@ -50,13 +73,30 @@ def _canonical(params: tuple[str, ...], raw: bytes) -> str:
     return urlencode(sorted(values.items()))
 
 
+_IGNORED_MAX = 512
+
+
+@lru_cache(maxsize=4096)
+def _ignored(params: tuple[str, ...], raw: bytes) -> bytes | None:
+    # Percent-encoded as in a URL, so any name a client sends is a valid header value; at most 512 bytes.
+    names = sorted({quote(k, safe="") for k, _ in parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+                    if k not in params})
+    listed = ",".join(names)
+    if len(listed) > _IGNORED_MAX:  # whole names while they fit; else the first one, cut
+        cut = listed.rfind(",", 0, _IGNORED_MAX + 1)
+        listed = listed[:cut] if cut > 0 else re.sub(r"%.?$", "", listed[:_IGNORED_MAX])
+    return listed.encode("ascii") if names else None
+
+
 @dataclass(frozen=True)
 class Service:
-    """A service of the suite: its name, its address when GATEWAY_<NAME>_URL is not set, its routes."""
+    """A service of the suite: its name, its address when GATEWAY_<NAME>_URL is not set, its routes, and
+    whether the gateway is unhealthy without it (else degraded)."""
 
     name: str
     default_url: str
     routes: tuple[Route, ...] = ()
+    required: bool = False
 
     @property
     def url_setting(self) -> str:
@@ -64,9 +104,12 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("market", "http://127.0.0.1:8101", routes=(
-        Route("/api/market", "/v1/market", "market", ("limit", "sort", "currency", "category")),
+    Service("market", "http://127.0.0.1:8101", required=True, routes=(
+        Route("/api/market", "/v1/market", "market", ("limit", "sort", "currency", "category", "symbols", "symbol",
+                                                     "ids")),
         Route("/api/ohlcv", "/v1/ohlcv", "ohlcv", ("symbol", "timeframe", "limit", "since", "until")),
+        Route("/api/ohlcv/{symbol}", "/v1/ohlcv", "ohlcv", ("timeframe", "limit", "since", "until"),
+              as_query="symbol", same_as="/api/ohlcv"),
         Route("/api/price/{symbol}", "/v1/price/{symbol}", "price", ("convert", "include_24h")),
         Route("/api/ticker/{symbol}", "/v1/ticker/{symbol}", "price"),
         Route("/api/orderbook/{symbol}", "/v1/orderbook/{symbol}", "price", ("limit",)),
@@ -85,7 +128,12 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/sentiment/global", "/v1/sentiment/global", "sentiment"),
         Route("/api/sentiment/global/history", "/v1/sentiment/global/history", "sentiment", ("days",)),
         Route("/api/sentiment/symbol/{symbol}", "/v1/sentiment/symbol/{symbol}", "sentiment", ("window_hours",)),
-        Route("/api/sentiment/analyze", "/v1/sentiment/analyze", None, method="POST"),
+        Route("/api/sentiment/analyze", "/v1/sentiment/analyze", None, methods=("POST",)),
+    )),
+    Service("ai", "http://127.0.0.1:8105", routes=(
+        Route("/api/ai/signals", "/v1/signals", "ai_signals", ("symbol", "timeframe", "min_confidence", "limit")),
+        Route("/api/ai/predict", "/v1/predict", None, methods=("POST",)),
+        Route("/api/ai/analysis/{symbol}", "/v1/analysis/{symbol}", "ai_signals"),
     )),
 )
 

@@ -35,15 +35,15 @@ class ServiceClient:
 
     async def get(self, service: str, path: str, query: str = "", *, request_id: str | None = None) -> httpx.Response:
         """GET a service path; unreachable -> SERVICE_UNAVAILABLE, too slow -> GATEWAY_TIMEOUT."""
-        return await self.send("GET", service, path, query, request_id=request_id)
+        return await self.send(service, "GET", path, query, request_id=request_id)
 
-    async def send(self, method: str, service: str, path: str, query: str = "", *, body: bytes | None = None,
-                   request_id: str | None = None) -> httpx.Response:
-        """A request to a service path (a POST carries a JSON body); failures as for `get`."""
+    async def send(self, service: str, method: str, path: str, query: str = "", *, body: bytes | None = None,
+                   content_type: str | None = None, request_id: str | None = None) -> httpx.Response:
+        """Send a request to a service path, with its body if any; failures as for `get`."""
         url = f"{self.urls[service]}{path}" + (f"?{query}" if query else "")
         headers = {"x-request-id": request_id} if request_id else {}
-        if body is not None:
-            headers["content-type"] = "application/json"
+        if content_type:
+            headers["content-type"] = content_type
         try:
             return await self._http.request(method, url, headers=headers, content=body)
         except httpx.TimeoutException as exc:

@@ -7,6 +7,7 @@ from pymongo import AsyncMongoClient
 from dm_shared.bus import Bus
 from dm_shared.cache import Cache
 from dm_shared.clock import now_ms
+from dm_shared.health import OK
 from dm_shared.mongo import open_mongo
 
 from gateway.catalog import Catalog
@@ -58,4 +59,4 @@ class GatewayState:
 
     async def _bus_up(self) -> None:
         await self.hub.resubscribe()
-        self.hub.broadcast({"type": "status", "status": "ok", "timestamp": now_ms()})
+        self.hub.broadcast({"type": "status", "status": OK, "timestamp": now_ms()})

@@ -21,6 +21,8 @@ from gateway.streams import Hub, Outbox
 log = logging.getLogger("gateway.ws")
 router = APIRouter()
 CLOSE_IDLE, CLOSE_SLOW, CLOSE_FLOOD, CLOSE_TOO_BIG, CLOSE_BUSY, CLOSE_UNSUPPORTED = 4000, 4008, 1008, 1009, 1013, 1003
+# The subscribe message every error about one names, so a client can see the accepted form.
+EXAMPLE = {"action": "subscribe", "channel": "ticker", "symbols": ["BTC/USDT"]}
 CLOSE_REASONS = {CLOSE_IDLE: "silent for too long", CLOSE_SLOW: "too slow to keep up", CLOSE_FLOOD: "too many messages",
                  CLOSE_TOO_BIG: "message too big", CLOSE_UNSUPPORTED: "binary frames are not accepted"}
 
@@ -65,16 +67,19 @@ class Session:
             await self.error("INVALID_MESSAGE", "Messages are JSON objects")
             return
         action = message.get("action")
-        if action == "ping":
+        if action == "ping" or (action is None and message.get("type") == "ping"):
             await self.send({"type": "pong", "timestamp": now_ms()})
             return
         if action not in ("subscribe", "unsubscribe"):
-            await self.error("INVALID_ACTION", "action is subscribe, unsubscribe or ping", action=str(action)[:32])
+            await self.error("INVALID_ACTION", "action is subscribe, unsubscribe or ping", action=str(action)[:32],
+                             example=EXAMPLE)
             return
         default = next(iter(self.channels)) if len(self.channels) == 1 else None
-        channel = self.channels.get(message.get("channel", default))
+        name = message.get("channel", message.get("type", default))  # `type` is what some clients send
+        channel = next((c for c in self.channels.values() if name == c.name or name in c.aliases), None)
         if channel is None:
-            await self.error("INVALID_CHANNEL", "Unknown channel on this endpoint", channels=list(self.channels))
+            await self.error("INVALID_CHANNEL", "Unknown channel on this endpoint", channels=list(self.channels),
+                             example=EXAMPLE)
             return
         keys = await self._keys(channel, message)
         if keys is None:

@@ -18,6 +18,7 @@ class MarketResponse(Sourced):
     volume_scope: str = Field(description="Whose trading volume_24h counts: `aggregate` (every market the data "
                                           "provider tracks) or one venue's name (that venue's own pairs only)")
     count: int
+    not_found: list[str] = Field(description="Tickers or ids asked for (`symbols`, `ids`) that the list does not hold")
     items: list[MarketItem]
 
 

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from dm_shared.settings import CommonSettings
@@ -42,6 +42,9 @@ class MarketSettings(CommonSettings):
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     markets_refresh_seconds: float = 3600.0
+    # How long a fetched market list serves every limit, sort and filter before it is fetched again (spec 002's
+    # market TTL); shared by every replica through Redis. 0: fetched for every request (concurrent ones share it).
+    page_ttl_seconds: float = Field(60.0, ge=0)
 
 
 @lru_cache

@@ -5,6 +5,7 @@ from typing import TypeVar
 
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
+from dm_shared.cache import Cache
 from dm_shared.deadline import Deadline
 from dm_shared.errors import InvalidSymbolError
 from dm_shared.fallback import Source, first_success
@@ -49,6 +50,8 @@ class Sources:
         self._listings: tuple[tuple[float, ...], Listings] | None = None
         # Sources the consensus left out as outliers last time, per pair and currency (its hysteresis).
         self.outliers: dict[str, set[str]] = {}
+        # Whole upstream lists, shared by every replica, from which client queries are cut (service/market.py).
+        self.pages = Cache(settings.redis_url)
         if budget is not None:
             published = {**HTTP_LIMITS, **{e.name: 60_000 / e.exchange.rateLimit for e in self.exchanges}}
             for name, per_minute in {**published, **settings.budgets}.items():
@@ -62,6 +65,7 @@ class Sources:
     async def close(self) -> None:
         for adapter in self.adapters:
             await adapter.close()
+        await self.pages.close()
 
     def listings(self) -> Listings:
         """What the venues list, as far as their markets are loaded; rebuilt only after a market list

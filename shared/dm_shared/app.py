@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from dm_shared.edge import EdgeMiddleware
 from dm_shared.envelope import JsonResponse, install_error_handlers
+from dm_shared.health import OK
 from dm_shared.metrics import metrics_response
 
 
@@ -27,7 +28,7 @@ def create_service_app(*, title: str, version: str, description: str,
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
-        return {"status": "ok"}
+        return {"status": OK}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics():

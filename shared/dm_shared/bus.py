@@ -130,8 +130,14 @@ class Bus:
         return orjson.loads(msg.data)
 
     async def subscribe(self, subject: str, handler: Callable[[Msg], Awaitable[None]]) -> Any:
-        """A core NATS subscription (live messages only); `unsubscribe()` ends it."""
-        return await self.nc.subscribe(subject, cb=handler)
+        """A core NATS subscription (live messages only); `unsubscribe()` ends it. It is in place at the
+        server when this returns (a round trip), so a message published after that reaches it."""
+        subscription = await self.nc.subscribe(subject, cb=handler)
+        try:
+            await self.nc.flush(timeout=1)
+        except nats.errors.Error as exc:  # the subscription stands all the same
+            log.warning("subscription to %s not confirmed by the server: %s", subject, exc)
+        return subscription
 
     async def replay(self, subject: str, *, idle: float = 1.0):
         """Every message JetStream keeps on `subject`, oldest first, then stop (an ordered consumer)."""

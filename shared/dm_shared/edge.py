@@ -31,7 +31,7 @@ class Edge:
 
     def __init__(self, *, cors_origins: list[str] | None = None,
                  cors_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS"),
-                 cors_expose: tuple[str, ...] = ("x-request-id", "x-cache", "age", "retry-after")):
+                 cors_expose: tuple[str, ...] = ("x-request-id", "x-cache", "age", "retry-after", "x-ignored-params")):
         self.origins = {o.encode() for o in cors_origins or ()}
         self.any_origin = b"*" in self.origins
         self.expose = (b"access-control-expose-headers", ", ".join(cors_expose).encode())

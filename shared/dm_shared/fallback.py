@@ -34,6 +34,8 @@ A = TypeVar("A", bound="_Named")
 # A hedge waits at least this (a venue answering in 30 ms does not get a competitor at 60 ms) and at most
 # that (a venue without a latency history yet is not waited on for a whole share of a long deadline).
 MIN_HEDGE_SECONDS, MAX_HEDGE_SECONDS = 0.25, 1.0
+# Cancelled sources get this long to wind down before the answer goes out without them.
+WIND_DOWN_SECONDS = 0.1
 
 
 class _Named(Protocol):
@@ -97,6 +99,11 @@ def _hedge_delay(item: Source, deadline: Deadline | None, left: int) -> float | 
     return min(MAX_HEDGE_SECONDS, *candidates) if candidates else None
 
 
+def _retrieve(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so a late failure logs no "never retrieved" warning
+
+
 async def first_success(sources: list[Source[T]], *, deadline: Deadline | None = None,
                         supported: Iterable[str] = ()) -> tuple[T, Provenance]:
     """The first good answer of the chain, labelled; `no_answer` when every source failed, UPSTREAM_TIMEOUT
@@ -145,7 +152,10 @@ async def first_success(sources: list[Source[T]], *, deadline: Deadline | None =
     finally:
         for task in running:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        if running:  # a source slow to wind down finishes in the background: the answer does not wait for it
+            _, lingering = await asyncio.wait(running, timeout=WIND_DOWN_SECONDS)
+            for task in lingering:
+                task.add_done_callback(_retrieve)
     if deadline is not None and deadline.passed:  # sources still answering, or never asked
         for index, item, _ in running.values():
             failed[index] = Attempt(item.name, UpstreamTimeoutError.code,

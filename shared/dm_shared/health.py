@@ -1,8 +1,11 @@
 """One /health shape for every service, and the one rule that turns its components into one status.
 
-    {"status": "ok", "service": "market-svc", "version": "0.1.0", "timestamp": 1795269064632,
-     "components": {"coingecko": {"kind": "source", "status": "ok", "breaker": "closed"},
-                    "nats": {"kind": "dependency", "status": "ok", "latency_ms": 0.4}}}
+    {"status": "healthy", "service": "market-svc", "version": "0.1.0", "timestamp": 1795269064632,
+     "components": {"coingecko": {"kind": "source", "status": "healthy", "breaker": "closed"},
+                    "nats": {"kind": "dependency", "status": "healthy", "latency_ms": 0.4}}}
+
+The words are spec 002's: `healthy`, `degraded` (something is down, answers are still served), `unhealthy`
+(HTTP 503), and `skipped` for a source that is not configured (no API key).
 
 A component is a `source` (an upstream or a service the answers come from: the whole is down only when
 every source is) or a `dependency` (Redis, NATS, MongoDB, a feed: down makes the whole down only when it
@@ -16,13 +19,13 @@ from typing import Any, Literal
 
 from dm_shared.clock import now_ms
 
-OK, DEGRADED, DOWN, SKIPPED = "ok", "degraded", "down", "skipped"
+OK, DEGRADED, DOWN, SKIPPED = "healthy", "degraded", "unhealthy", "skipped"
 SOURCE, DEPENDENCY = "source", "dependency"
 Kind = Literal["source", "dependency"]
 
 
 async def probe(check: Callable[[], Awaitable[Any]], timeout: float = 1.0) -> dict[str, Any]:
-    """Run one check with a deadline: `{"status": "ok"|"down", "latency_ms", "error"?}`."""
+    """Run one check with a deadline: `{"status": "healthy"|"unhealthy", "latency_ms", "error"?}`."""
     started = time.perf_counter()
     try:
         detail = await asyncio.wait_for(check(), timeout)
@@ -41,7 +44,7 @@ def component(kind: Kind, entry: dict[str, Any], *, required: bool = False) -> d
 
 
 def overall(components: Mapping[str, Mapping[str, Any]]) -> str:
-    """Down when a required component is down or every source is; degraded when anything else is not ok."""
+    """Unhealthy when a required component is, or every source; degraded when anything else is not healthy."""
     counted = [c for c in components.values() if c["status"] != SKIPPED]
     sources = [c for c in counted if c.get("kind") == SOURCE]
     if any(c.get("required") and c["status"] == DOWN for c in counted) or (
@@ -53,7 +56,7 @@ def overall(components: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def http_status(status: str) -> int:
-    """503 only when down, so a degraded instance keeps taking traffic."""
+    """503 only when unhealthy, so a degraded instance keeps taking traffic."""
     return 503 if status == DOWN else 200
 
 

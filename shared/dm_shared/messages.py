@@ -57,6 +57,27 @@ class Trade(Message):
 
 
 @dataclass(frozen=True)
+class Signal(Message):
+    """A trading signal of ai-svc (JetStream AI_SIGNALS, replayable; Nats-Msg-Id is its id)."""
+
+    type: ClassVar[str] = "signal"
+    id: str
+    symbol: str
+    signal: str  # buy | sell | hold (`type` names the message)
+    confidence: float
+    score: float
+    timeframe: str
+    entry_price: float
+    target_price: float | None
+    stop_loss: float | None
+    risk_reward: float | None
+    model: str
+    reasoning: tuple[str, ...]
+    timestamp: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class NewsArticle(Message):
     """A news article the suite ingested for the first time (JetStream, replayable, deduplicated by id)."""
 

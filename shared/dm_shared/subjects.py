@@ -41,3 +41,13 @@ NEWS = Stream("NEWS", (NEWS_ARTICLE,))
 # Key-value buckets: leases that split work between replicas of a service.
 STREAM_LEASES = "stream_leases"
 NEWS_LEASES = "news_leases"
+
+
+def signal_subject(token: str) -> str:
+    """`ai.signal.<BASE-QUOTE>`: ai-svc's trading signals, kept in the AI_SIGNALS stream."""
+    return f"ai.signal.{token}"
+
+
+AI_SIGNALS = Stream("AI_SIGNALS", ("ai.signal.>",))
+# One ai-svc replica generates signals and records their outcomes at a time.
+AI_LEASES = "ai_leases"

@@ -18,6 +18,20 @@ router = APIRouter(prefix="/v1")
 Timeframe = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]
 
 
+Tickers = Annotated[str | None, Query(
+    pattern=r"^[A-Za-z0-9]{1,20}( *, *[A-Za-z0-9]{1,20}){0,99}$",
+    description="Only these coins, by ticker (BTC,ETH,SOL; any case; at most 100)")]
+CoinIds = Annotated[str | None, Query(
+    pattern=r"^[a-z0-9-]{1,80}( *, *[a-z0-9-]{1,80}){0,99}$",
+    description="Only these coins, by CoinGecko id (bitcoin,ethereum; at most 100)")]
+
+
+def _listed(raw: str | None, upper: bool = False) -> list[str] | None:
+    if raw is None:
+        return None
+    return list(dict.fromkeys(part.strip().upper() if upper else part.strip() for part in raw.split(",")))
+
+
 @router.get("/market", responses={200: {"model": MarketResponse}, **ERRORS},
             summary="Top cryptocurrencies with price, volume, market cap and all-time figures")
 async def market_list(
@@ -26,11 +40,17 @@ async def market_list(
     sort: market.SortKey = "rank",
     currency: Currency = "usd",
     category: market.Category = "all",
+    symbols: Tickers = None,
+    symbol: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,20}( *, *[A-Za-z0-9]{1,20}){0,99}$",
+                                        description="The same as `symbols`")] = None,
+    ids: CoinIds = None,
 ) -> JsonResponse:
     currency = currency.lower()
-    items, provenance = await get_market(sources, limit=limit, sort=sort, currency=currency, category=category)
+    wanted = _listed(",".join(part for part in (symbols, symbol) if part) or None, upper=True)
+    items, not_found, provenance = await get_market(sources, limit=limit, sort=sort, currency=currency,
+                                                    category=category, symbols=wanted, ids=_listed(ids))
     return JsonResponse(success(last_updated=market.newest(items), currency=currency,
-                                **scope(provenance.source, currency), count=len(items),
+                                **scope(provenance.source, currency), count=len(items), not_found=not_found,
                                 items=[i.model_dump() for i in items], **provenance.to_fields()))
 
 

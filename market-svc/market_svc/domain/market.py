@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 from typing import Literal
 
+from dm_shared.assets import ASSETS
+
 from market_svc.domain.types import MarketItem
 
 SortKey = Literal["rank", "volume", "price_change"]
@@ -44,3 +46,28 @@ def newest(items: list[MarketItem]) -> str | None:
         return None
     parsed = max(datetime.fromisoformat(s) for s in stamps)
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+
+
+def select(items: list[MarketItem], *, symbols: list[str] | None,
+           ids: list[str] | None) -> tuple[list[MarketItem], list[str]]:
+    """The items asked for by ticker or CoinGecko id, and the ones asked for that are not there. A ticker of
+    the asset registry means its coin (BTC is bitcoin, never another coin called btc); another ticker means
+    the largest coin by market cap that has it."""
+    if symbols is None and ids is None:
+        return items, []
+    chosen: dict[int, MarketItem] = {}
+    not_found = []
+    for wanted in symbols or []:
+        asset = ASSETS.get(wanted)
+        match = next((i for i in items if (i.id == asset.coingecko_id if asset and i.id else i.symbol == wanted)), None)
+        if match is None:
+            not_found.append(wanted)
+        else:
+            chosen[id(match)] = match
+    for wanted in ids or []:
+        match = next((i for i in items if i.id == wanted), None)
+        if match is None:
+            not_found.append(wanted)
+        else:
+            chosen[id(match)] = match
+    return list(chosen.values()), not_found

@@ -75,6 +75,23 @@ async def test_past_the_deadline_the_chain_ends_with_a_timeout_naming_every_sour
     assert caught.value.response_headers()["Retry-After"] == "5"
 
 
+async def test_a_source_slow_to_wind_down_does_not_hold_the_answer_past_the_deadline():
+    finished = asyncio.Event()
+
+    async def stubborn():  # a client that finishes its own timeout before it honours a cancel
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(1)
+            finished.set()
+            raise
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeoutError):
+        await first_success([Source("a", stubborn)], deadline=Deadline(0.3))
+    assert time.monotonic() - started < 0.6 and not finished.is_set()
+    await asyncio.wait_for(finished.wait(), 2)  # it still winds down, in the background
+
+
 async def test_every_source_failing_is_503_with_the_soonest_retry():
     chain = [Source("a", failing(UpstreamRateLimitedError("slow", retry_after=30))),
              Source("b", failing(UpstreamRateLimitedError("slow", retry_after=12.2)))]

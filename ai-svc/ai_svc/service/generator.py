@@ -1,0 +1,196 @@
+"""Signals on a schedule, by the one replica holding the generator lease: each slot of
+AI_SIGNAL_INTERVAL_SECONDS makes one signal per tracked pair and timeframe (its id names the slot, so a
+second maker stores and publishes nothing new), stores it, publishes it once to JetStream, and judges
+every expired signal from market-svc's candles."""
+
+import asyncio
+import logging
+from typing import Any
+
+from dm_shared.bus import Publisher
+from dm_shared.clock import now_ms
+from dm_shared.errors import ApiError
+from dm_shared.messages import Signal
+from dm_shared.subjects import AI_SIGNALS, signal_subject
+from dm_shared.symbols import parse_pair
+
+from ai_svc.domain import calibration, indicators, outcomes, signals
+from ai_svc.domain.candles import TIMEFRAMES
+from ai_svc.service.modelinfo import model_info
+from ai_svc.service.predict import closed_candles, forecast_path
+from ai_svc.service.state import AiState
+
+log = logging.getLogger("ai.signals")
+
+
+def signal_id(token: str, timeframe: str, slot: int) -> str:
+    """The id of the signal of one pair, timeframe and schedule slot (unix ms of the slot's start)."""
+    return f"sig_{token}_{timeframe}_{slot}"
+
+
+def to_message(doc: dict[str, Any]) -> Signal:
+    """A stored signal as its bus message."""
+    return Signal(id=doc["_id"], symbol=doc["symbol"], signal=doc["type"], confidence=doc["confidence"],
+                  score=doc["score"], timeframe=doc["timeframe"], entry_price=doc["entry_price"],
+                  target_price=doc["target_price"], stop_loss=doc["stop_loss"], risk_reward=doc["risk_reward"],
+                  model=f"{doc['model']['name']} {doc['model']['version']}", reasoning=tuple(doc["reasoning"]),
+                  timestamp=doc["timestamp"], expires_at=doc["expires_at"])
+
+
+class Generator:
+    """The generator's work while this replica holds the lease."""
+
+    def __init__(self, state: AiState, publisher: Publisher):
+        self.state, self.publisher = state, publisher
+        self.settings = state.settings
+        self.made = self.judged = 0
+        self.last_error: str | None = None
+
+    async def make(self, symbol: str, timeframe: str, slot: int, seed: dict, live: dict) -> dict[str, Any] | None:
+        """One signal document, or None when its candles cannot be had this slot."""
+        state, method = self.state, self.settings.signal_method
+        try:
+            closed, origin = await closed_candles(state, symbol, timeframe)
+            path = await forecast_path(state, closed, method, signals.HORIZON_CANDLES)
+        except ApiError as exc:
+            self.last_error = f"{symbol} {timeframe}: {exc.code} {exc.message}"
+            log.warning("no signal for %s", self.last_error)
+            return None
+        values = await asyncio.to_thread(indicators.compute, closed)
+        anchor = path.anchor
+        forecast = signals.Forecast(median=float(path.median[-1] / anchor - 1), low=float(path.low[-1] / anchor - 1),
+                                    high=float(path.high[-1] / anchor - 1), steps=signals.HORIZON_CANDLES)
+        pair = parse_pair(symbol)
+        sentiment, sentiment_reason = None, None
+        try:
+            sentiment = await state.news.fetch_sentiment(pair.base)
+        except ApiError as exc:
+            sentiment_reason = f"{exc.code}: {exc.message}"
+        decision = signals.decide(values, anchor, forecast, sentiment)
+        target, stop, ratio = signals.levels(decision.type, anchor, values["atr_14"])
+        confidence, basis = calibration.confidence(decision.type, decision.score, seed, live)
+        life = self.settings.signal_expiry_seconds
+        expires = slot + int(life * 1000) if life else slot + signals.HORIZON_CANDLES * TIMEFRAMES[timeframe]
+        return {
+            "_id": signal_id(pair.token, timeframe, slot), "symbol": str(pair), "type": decision.type,
+            "confidence": confidence, "score": decision.score, "timeframe": timeframe, "entry_price": anchor,
+            "target_price": target, "stop_loss": stop, "risk_reward": ratio,
+            "model": model_info(state.forecaster, method, timeframe), "reasoning": decision.reasoning,
+            "indicators": {"rsi": values["rsi_14"], "macd": values["macd_cross"],
+                           "volume_profile": _volume(values), "atr_14": values["atr_14"], "ema_21": values["ema_21"],
+                           "ema_50": values["ema_50"], "stoch_rsi_k": values["stoch_rsi_k"],
+                           "bb_percent_b": values["bb_percent_b"], "forecast_median_return": forecast.median,
+                           "forecast_low_return": forecast.low, "forecast_high_return": forecast.high,
+                           "votes": decision.votes, "candles_source": origin["source"],
+                           "candle_as_of": int(closed.t[-1]) + TIMEFRAMES[timeframe]},
+            "calibration": basis, "sentiment": sentiment, "sentiment_reason": sentiment_reason,
+            "timestamp": slot, "expires_at": expires, "status": "open", "outcome": None, "published": False,
+            "producer": self.publisher.producer, "atr": values["atr_14"],
+        }
+
+    async def generate(self, slot: int) -> None:
+        """This slot's signal of every tracked pair and timeframe, stored and published."""
+        store = self.state.store
+        live = await store.band_counts()
+        seed = (self.state.forecaster.card.get("signal_calibration") or {}).get("bands", {})
+        for symbol in self.settings.signal_symbols:
+            for timeframe in self.settings.signal_timeframes:
+                doc = await self.make(symbol, timeframe, slot, seed, live)
+                if doc is not None and await store.insert(doc):
+                    self.made += 1
+        await self.publish_pending()
+
+    async def publish_pending(self) -> None:
+        """Publish every stored signal not yet on the bus, once (JetStream drops a repeated Nats-Msg-Id)."""
+        for doc in await self.state.store.unpublished():
+            token = parse_pair(doc["symbol"]).token
+            key = ("signal", token)
+            if await self.publisher.publish(signal_subject(token), to_message(doc), key=key, stream=AI_SIGNALS,
+                                            msg_id=doc["_id"]):
+                await self.state.store.mark_published(doc["_id"])
+
+    async def judge_due(self) -> None:
+        """Record the outcome of every expired signal from the candles of its life."""
+        now = now_ms()
+        for doc in await self.state.store.due(now):
+            step = TIMEFRAMES[doc["timeframe"]]
+            since = doc["timestamp"] - doc["timestamp"] % step  # the candle the signal was made in
+            try:
+                candles, _ = await self.state.market.fetch_candles(doc["symbol"], doc["timeframe"], limit=1000,
+                                                                   since=since, until=doc["expires_at"])
+            except ApiError as exc:
+                log.info("outcome of %s waits: %s", doc["_id"], exc.message)
+                candles, reason = None, f"{exc.code}: {exc.message}"
+            else:
+                reason = "no candle covers its life yet"
+            outcome = None if candles is None else outcomes.judge(
+                doc["type"], doc["entry_price"], doc["target_price"], doc["stop_loss"], doc.get("atr"), candles)
+            if outcome is not None:
+                await self.state.store.close(doc["_id"], {**outcome.fields(), "judged_at": now, "reason": None})
+                self.judged += 1
+            elif now - doc["expires_at"] > self.settings.outcome_give_up_seconds * 1000:
+                await self.state.store.close(doc["_id"], {"result": "unresolved", "hit": None, "return_pct": None,
+                                                          "exit_price": None, "exit_time": None, "candles": 0,
+                                                          "judged_at": now, "reason": reason})
+
+    async def run(self) -> None:
+        """Generate on the schedule and judge on the outcome interval until cancelled."""
+        for symbol in self.settings.signal_symbols:
+            token = parse_pair(symbol).token
+            await self.publisher.sequencer.resume(("signal", token), AI_SIGNALS, signal_subject(token))
+        interval = int(self.settings.signal_interval_seconds * 1000)
+        done_slot = None
+        next_judging = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            now = now_ms()
+            slot = now - now % interval
+            try:
+                if slot != done_slot:
+                    await self.generate(slot)
+                    done_slot = slot
+                if loop.time() >= next_judging:
+                    await self.judge_due()
+                    await self.publish_pending()
+                    next_judging = loop.time() + self.settings.outcome_interval_seconds
+            except ApiError as exc:  # the store is away: try again next round
+                self.last_error = f"{exc.code}: {exc.message}"
+                log.warning("signal round failed: %s", self.last_error)
+            except Exception as exc:  # a bug must not stop signals for good: logged, retried next round
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("signal round failed")
+            wait = min((slot + interval - now_ms()) / 1000, max(0.0, next_judging - loop.time()))
+            await asyncio.sleep(max(0.2, wait))
+
+
+def _volume(values: dict[str, Any]) -> str | None:
+    ratio = values.get("volume_ratio")
+    if ratio is None:
+        return None
+    return "spike" if ratio > 2 else "above_average" if ratio > 1.2 else "below_average" if ratio < 0.8 else "average"
+
+
+class Leader:
+    """Starts the generator when this replica gets the lease and stops it when it gives it back."""
+
+    def __init__(self, state: AiState, publisher: Publisher):
+        self.state, self.publisher = state, publisher
+        self.generator: Generator | None = None
+        self._task: asyncio.Task | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def on_change(self, held: set[str]) -> None:
+        if held and not self.leading:
+            self.generator = Generator(self.state, self.publisher)
+            self._task = asyncio.create_task(self.generator.run(), name="signal-generator")
+        elif not held:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
