@@ -15,6 +15,8 @@ import orjson
 import pytest
 import websockets
 
+from dm_shared.health import DOWN, OK
+
 from devstack.catalogue import CATALOGUE, replica
 from news_svc.adapters.rss import parse
 from news_svc.settings import Feed
@@ -129,7 +131,7 @@ def test_an_unchanged_feed_costs_a_304(api, sandbox, ingested):
     wait_for(lambda: sandbox.count("rss", "/arc/outboundfeeds/rss/") >= 1, 10)
     polled = wait_for(lambda: (c := news_components(api)["rss.coindesk"])["last_poll"].get("polled_at", 0)
                       > since and c, 10)
-    assert polled["last_poll"]["not_modified"] is True and polled["status"] == "ok"
+    assert polled["last_poll"]["not_modified"] is True and polled["status"] == OK
 
 
 def test_filters_give_exactly_the_expected_recorded_articles(api, ingested):
@@ -319,10 +321,10 @@ def test_a_failing_source_is_named_in_health_and_stored_articles_stay_served(api
     upstream, path, component, filter_by = SOURCES[source]
     options, code = FAULTS[fault]
     sandbox.fault(upstream, path=path, **options)
-    failing = wait_for(lambda: (c := news_components(api)[component])["status"] == "down" and c, 20)
+    failing = wait_for(lambda: (c := news_components(api)[component])["status"] == DOWN and c, 20)
     assert failing["last_poll"]["error"]["code"] == code
     others = [name for name in ("cryptopanic", "newsapi", "alternative_me") if name != component]
-    assert all(news_components(api)[name]["status"] == "ok" for name in others)
+    assert all(news_components(api)[name]["status"] == OK for name in others)
     if filter_by:
         assert everything(api, source=filter_by)  # its stored articles are still served
     assert len(everything(api)) >= len(ingested)
@@ -330,7 +332,7 @@ def test_a_failing_source_is_named_in_health_and_stored_articles_stay_served(api
         body = wait_for(lambda: (b := api.get("/api/sentiment/global").json())["provenance"]["stale"] and b, 10)
         assert body["fearGreedIndex"] == 64 and body["provenance"]["failed"][0]["code"] == code
     sandbox.clear()
-    wait_for(lambda: news_components(api)[component]["status"] == "ok", 20)
+    wait_for(lambda: news_components(api)[component]["status"] == OK, 20)
 
 
 def test_mongodb_down_fails_news_reads_clearly_while_global_sentiment_answers(stack, api, ingested):
@@ -343,7 +345,7 @@ def test_mongodb_down_fails_news_reads_clearly_while_global_sentiment_answers(st
         assert symbol.status_code == 503 and symbol.json()["error"]["code"] == "STORE_UNAVAILABLE"
         sentiment = api.get("/api/sentiment/global")
         assert sentiment.status_code == 200 and sentiment.json()["fearGreedIndex"] == 64
-        assert news_components(api)["mongodb"]["status"] == "down"
+        assert news_components(api)["mongodb"]["status"] == DOWN
     finally:
         stack.start("mongo")
     wait_for(lambda: api.get("/api/news/latest", params={"limit": 61}).status_code == 200, 30)
