@@ -129,6 +129,7 @@ def uvicorn_service(
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
     peers: Mapping[str, str] | None = None,
+    offline_env: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
@@ -151,7 +152,8 @@ def uvicorn_service(
         found = {var: stack.url(peer) for var, peer in peers.items() if peer in stack.components}
         if not stack.offline:
             return found
-        return {**found, **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
+        return {**found, **(offline_env or {}),
+                **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -255,6 +257,12 @@ _SERVICE_SPECS: dict[str, tuple] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
+    "news": ("news_svc", 8103, "GATEWAY_NEWS_URL", {
+        "NEWS_RSS_URL": ("rss", ""),
+        "NEWS_CRYPTOPANIC_URL": ("cryptopanic", "/api"),
+        "NEWS_NEWSAPI_URL": ("newsapi", ""),
+        "NEWS_ALTERNATIVE_ME_URL": ("alternative_me", ""),
+    }, {"NEWS_MARKET_URL": "market"}),
     # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
     "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
     "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
@@ -266,9 +274,17 @@ _SERVICE_SPECS: dict[str, tuple] = {
     }, {"CHAIN_MARKET_URL": "market"}),
 }
 
+# Settings a service gets in offline mode besides its upstream URLs: the sandbox has recordings of the
+# CoinDesk and Cointelegraph feeds, not of Decrypt's.
+_OFFLINE_ENV: dict[str, dict[str, str]] = {
+    "news": {"NEWS_RSS_FEEDS": json.dumps([
+        {"name": "CoinDesk", "url": "https://www.coindesk.com/arc/outboundfeeds/rss/"},
+        {"name": "Cointelegraph", "url": "https://cointelegraph.com/rss"}])},
+}
+
 SERVICES = tuple(
     uvicorn_service(name, spec[0], port=spec[1], gateway_var=spec[2], upstreams=spec[3],
-                    peers=spec[4] if len(spec) > 4 else None)
+                    peers=spec[4] if len(spec) > 4 else None, offline_env=_OFFLINE_ENV.get(name))
     for name, spec in _SERVICE_SPECS.items()
 )
 
@@ -278,7 +294,7 @@ def replica(name: str, index: int) -> Component:
     how replicas share budgets and leases; the gateway keeps talking to the first."""
     package, port, _, upstreams, *peers = _SERVICE_SPECS[name]
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
-                           peers=peers[0] if peers else None)
+                           peers=peers[0] if peers else None, offline_env=_OFFLINE_ENV.get(name))
 
 def gateway_component(name: str = "gateway", port: int = 8100) -> Component:
     """A gateway process; traefik balances over every one the stack runs (`gateway`, `gateway-1` ...)."""

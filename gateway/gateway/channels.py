@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dm_shared.errors import InvalidSymbolError
-from dm_shared.subjects import ANY, signal_subject, ticker_subject, trades_subject, whale_subject
+from dm_shared.subjects import ANY, NEWS_ARTICLE, signal_subject, ticker_subject, trades_subject, whale_subject
 from dm_shared.symbols import parse_pair
 
 KeyKind = Literal["pair", "chain", "none"]
@@ -96,4 +96,7 @@ CHANNELS: tuple[Channel, ...] = (
             listed_by="ai",
             fields=("symbol", "id", "signal", "confidence", "score", "timeframe", "entry_price", "target_price",
                     "stop_loss", "risk_reward", "model", "reasoning", "timestamp", "expires_at", "seq")),
+    Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
+            fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
+                    "categories", "seq")),
 )

@@ -44,6 +44,13 @@ class BlockIn(BaseModel):
     transfers: list[TransferIn] = Field(min_length=1)
 
 
+class NewsItemIn(BaseModel):
+    """A feed to publish the next recorded item on, and whether CryptoPanic lists it too."""
+
+    feed: Literal["coindesk", "cointelegraph"] = "cointelegraph"
+    cryptopanic: bool = False
+
+
 class StreamsIn(BaseModel):
     """New websocket stream rate: messages per second per stream."""
 
@@ -120,6 +127,14 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     async def chain_head() -> Response:
         return json_response({"head": sandbox.chain.head, "bitcoin_head": sandbox.bitcoin.head,
                               "calls": dict(sorted(sandbox.chain.calls.items()))})
+
+    @app.post("/_sandbox/news/items", status_code=201)
+    async def publish_news(item: NewsItemIn) -> Response:
+        try:
+            published = sandbox.news.publish(item.feed, item.cryptopanic)
+        except LookupError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return json_response(published, status_code=201)
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

@@ -1,7 +1,9 @@
 """Listener ports: one per upstream, at a fixed offset from the port base."""
 
 OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
-           # chain-svc's explorers (6-9 news-svc, 15 ai-svc)
+           # news-svc's sources
+           "rss": 6, "cryptopanic": 7, "newsapi": 8, "alternative_me": 9,
+           # chain-svc's explorers (15: ai-svc's LLM)
            "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14}
 
 

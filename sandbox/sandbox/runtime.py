@@ -4,7 +4,7 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, esplora, etherscan, kucoin, okx, whale_alert
+from sandbox import binance, coingecko, coinmarketcap, control, esplora, etherscan, kucoin, news, okx, whale_alert
 from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.chainstate import BitcoinChain, ChainState
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
@@ -40,11 +40,16 @@ class Sandbox:
         self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
                                  silenced=partial(self.faults.silenced, "binance"))
         self.chain, self.bitcoin = ChainState(), BitcoinChain()
+        self.news = news.NewsDesk()
         factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams),
                      "etherscan": partial(etherscan.create_app, chain=self.chain),
                      "etherscan_fallback": partial(etherscan.create_app, chain=self.chain, path_chain_id=True),
                      "mempool": partial(esplora.create_app, chain=self.bitcoin),
-                     "esplora": partial(esplora.create_app, chain=self.bitcoin)}
+                     "esplora": partial(esplora.create_app, chain=self.bitcoin),
+                     "rss": lambda _: news.create_rss_app(self.news),
+                     "cryptopanic": lambda _: news.create_cryptopanic_app(self.news),
+                     "newsapi": lambda _: news.create_newsapi_app(self.news),
+                     "alternative_me": lambda _: news.create_alternative_me_app(self.news)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),
                            host, port_base + OFFSETS[name])

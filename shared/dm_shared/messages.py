@@ -115,3 +115,25 @@ class WhaleAlert(Message):
     def dedup_id(self) -> str:
         """The Nats-Msg-Id that makes a re-published alert a duplicate JetStream drops."""
         return f"{self.chain}:{self.hash}"
+
+
+class NewsArticle(Message):
+    """A news article the suite ingested for the first time (JetStream, replayable, deduplicated by id)."""
+
+    type: ClassVar[str] = "news_article"
+    id: str
+    title: str
+    url: str
+    source: str
+    published_at: str
+    sentiment: str | None
+    sentiment_score: float | None
+    related_symbols: list[str]
+    categories: list[str]
+    language: str | None
+    providers: list[str]
+
+    @property
+    def dedup_id(self) -> str:
+        """The Nats-Msg-Id: the article's id, so a re-published article is dropped by the server."""
+        return self.id

@@ -26,3 +26,7 @@ class Provider:
     WHALE_ALERT = "whale_alert"
     # chain-svc's own block scan, for whale alerts without a Whale Alert key.
     CHAIN_DETECTOR = "detector"
+    RSS = "rss"
+    CRYPTOPANIC = "cryptopanic"
+    NEWSAPI = "newsapi"
+    ALTERNATIVE_ME = "alternative_me"
