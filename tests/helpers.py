@@ -1,6 +1,7 @@
 """What suite tests share: the whole suite as local processes on free ports, the sandbox's control API,
 the recorded payloads it serves."""
 
+import csv
 import itertools
 import json
 import os
@@ -29,6 +30,10 @@ SUITE_ENV = {
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
+    # History blocks are fetched for every request here, as the fallback tests inject a fault between two
+    # windows of one block; tests/test_upstream_resources.py runs a suite of its own with the block cache on.
+    "MARKET_HISTORY_TTL_SECONDS": "0",
+    "MARKET_HISTORY_CLOSED_TTL_SECONDS": "0",
     "LOG_LEVEL": "INFO",
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
@@ -63,6 +68,15 @@ def unique_limit() -> int:
 def recorded(name: str):
     """A recorded upstream payload the sandbox serves."""
     return json.loads((SANDBOX_DATA / name).read_text())
+
+
+def recorded_closes(symbol: str) -> dict[int, float]:
+    """The recorded hourly closes under their close times, shifted as the sandbox serves them (the last
+    recorded candle is the one in progress now)."""
+    with open(SANDBOX_DATA / "history" / f"{symbol}_1h.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    shift = int(time.time()) // 3600 * 3_600_000 - int(rows[-1]["t"])
+    return {int(r["t"]) + shift + 3_600_000: float(r["c"]) for r in rows}
 
 
 @contextmanager

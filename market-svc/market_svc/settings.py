@@ -45,6 +45,10 @@ class MarketSettings(CommonSettings):
     # How long a fetched market list serves every limit, sort and filter before it is fetched again (spec 002's
     # market TTL); shared by every replica through Redis. 0: fetched for every request (concurrent ones share it).
     page_ttl_seconds: float = Field(60.0, ge=0)
+    # How long a block of price history (domain/history_blocks.py) serves every window cut from it: the block in
+    # progress (spec 002's OHLCV TTL), and a closed one, whose data no longer changes. 0: fetched for every request.
+    history_ttl_seconds: float = Field(60.0, ge=0)
+    history_closed_ttl_seconds: float = Field(86400.0, ge=0)
 
 
 @lru_cache
