@@ -17,3 +17,4 @@ class Provider:
 
     COINGECKO = "coingecko"
     COINMARKETCAP = "coinmarketcap"
+    COINPAPRIKA = "coinpaprika"
