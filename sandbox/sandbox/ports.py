@@ -1,6 +1,8 @@
 """Listener ports: one per upstream, at a fixed offset from the port base."""
 
-OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5}
+# 6-15 are reserved for the news, chain and LLM stand-ins.
+OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
+           "coinpaprika": 16}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

@@ -4,7 +4,7 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, kucoin, okx
+from sandbox import binance, coingecko, coinmarketcap, coinpaprika, control, kucoin, okx
 from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
@@ -15,7 +15,8 @@ from sandbox.ports import OFFSETS
 logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
-                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app}
+                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app,
+                 "coinpaprika": coinpaprika.create_app}
 
 
 def load_history() -> History:
