@@ -28,7 +28,7 @@ SUITE_ENV = {
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
-    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
+    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000, "coinpaprika": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
     # History blocks are fetched for every request here, as the fallback tests inject a fault between two
     # windows of one block; tests/test_upstream_resources.py runs a suite of its own with the block cache on.

@@ -107,10 +107,13 @@ def test_stats_and_fallback(api, sandbox):
                                       "volume_24h": best["total_volume"]}
     changes = [g["change_24h"] for g in body["top_losers"]]
     assert changes == sorted(changes)
+    # both /global sources down: the estimate from CoinGecko's coin list (tests/test_stats_sources.py has the rest)
     sandbox.fault("coingecko", mode="status", status=500, path="/api/v3/global")
+    sandbox.fault("coinpaprika", mode="status", status=500)
     time.sleep(2.1)
     fallback = ok(api.get("/api/stats"))
     assert fallback["source"] == "coingecko-markets" and fallback["provenance"]["notes"]
+    assert [f["source"] for f in fallback["provenance"]["failed"]] == ["coingecko", "coinpaprika"]
     assert fallback["global"]["total_market_cap"] == sum(c["market_cap"] for c in coins)
 
 
@@ -120,6 +123,7 @@ def test_dominance_and_fallback(api, sandbox):
     assert body["dominance"]["BTC"] == round(shares["btc"], 4) and body["dominance"]["ETH"] == round(shares["eth"], 4)
     assert abs(sum(body["dominance"].values()) - 100) < 0.01
     sandbox.fault("coingecko", mode="status", status=503, path="/api/v3/global")
+    sandbox.fault("coinpaprika", mode="status", status=503)
     time.sleep(2.1)
     fallback = ok(api.get("/api/stats/dominance"))
     assert fallback["source"] == "coingecko-markets" and "BTC" in fallback["dominance"]

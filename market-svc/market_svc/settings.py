@@ -22,10 +22,12 @@ class MarketSettings(CommonSettings):
     okx_url: str | None = None
     cmc_url: str = "https://pro-api.coinmarketcap.com"
     cmc_api_key: SecretStr | None = None
+    coinpaprika_url: str = "https://api.coinpaprika.com/v1"
     upstream_timeout: float = 5.0
     # Rate budget per upstream in its cost units per minute, shared by every replica through Redis.
-    # Defaults: CoinGecko and CoinMarketCap 30 calls/min (their free tiers); exchanges the limit ccxt
-    # encodes for them. Override e.g. MARKET_BUDGETS='{"coingecko": 500}' for a paid plan.
+    # Defaults: CoinGecko and CoinMarketCap 30 calls/min (their free tiers), CoinPaprika its free plan's 20,000
+    # calls a month (0.46/min, up to 20 at once); exchanges the limit ccxt encodes for them. Override e.g.
+    # MARKET_BUDGETS='{"coingecko": 500}' for a paid plan.
     budgets: dict[str, float] = {}
     # How long /price waits for its sources; a slower one is left out and listed as late.
     price_budget_ms: float = 1000.0
