@@ -1,8 +1,8 @@
 """Market-wide figures: global stats with top movers, and dominance.
 
 Both come from CoinGecko's /global, then CoinPaprika's /global (an independent second source), then an estimate
-from CoinGecko's own list of its 250 largest coins: that list is fetched for the top movers anyway, and it still
-answers when only CoinGecko's /global is down. What a source does not publish is null, and the answer says so.
+from CoinGecko's own list of its 250 largest coins: that list is fetched for the top movers anyway, and it may
+still answer when both /global endpoints do not. What a source does not publish is null, and the answer says so.
 """
 
 from typing import Any
