@@ -25,7 +25,7 @@ VENUES = {
 }
 ENV = {"MARKET_UPSTREAM_TIMEOUT": "5", "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2,
                                                                        "stats": 2})}
-UPSTREAMS = ("coingecko", "binance", "kucoin", "okx")
+UPSTREAMS = ("coingecko", "binance", "kucoin", "okx", "coinpaprika")
 
 
 @pytest.fixture(scope="module")
