@@ -20,7 +20,7 @@ def error_body(error: UpstreamError) -> dict[str, Any]:
 
 def create_app(history: History) -> FastAPI:
     """The CoinPaprika app. Its one recording is market-wide totals, which the price history cannot give, so it
-    is served unchanged (data/README.md, Derived 25)."""
+    is served unchanged (data/README.md, Derived 36)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     answer_errors(app, error_body)
 

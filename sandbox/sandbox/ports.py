@@ -1,7 +1,11 @@
 """Listener ports: one per upstream, at a fixed offset from the port base."""
 
-# 6-15 are reserved for the news, chain and LLM stand-ins.
 OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
+           # news-svc's sources
+           "rss": 6, "cryptopanic": 7, "newsapi": 8, "alternative_me": 9,
+           # chain-svc's explorers (15: ai-svc's LLM)
+           "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14,
+           # market-svc's second source of global stats
            "coinpaprika": 16}
 
 
