@@ -4,7 +4,9 @@ OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "c
            # news-svc's sources
            "rss": 6, "cryptopanic": 7, "newsapi": 8, "alternative_me": 9,
            # chain-svc's explorers (15: ai-svc's LLM)
-           "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14}
+           "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14,
+           # market-svc's second source of global stats
+           "coinpaprika": 16}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

@@ -4,7 +4,19 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, esplora, etherscan, kucoin, news, okx, whale_alert
+from sandbox import (
+    binance,
+    coingecko,
+    coinmarketcap,
+    coinpaprika,
+    control,
+    esplora,
+    etherscan,
+    kucoin,
+    news,
+    okx,
+    whale_alert,
+)
 from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.chainstate import BitcoinChain, ChainState
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
@@ -17,7 +29,7 @@ logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
                  "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app,
-                 "whale_alert": whale_alert.create_app}
+                 "whale_alert": whale_alert.create_app, "coinpaprika": coinpaprika.create_app}
 
 
 def load_history() -> History:
