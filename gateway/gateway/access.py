@@ -73,6 +73,9 @@ class Access:
         self.keyed_rate = Rate.parse(settings.rate_keyed)
         self.route_rates = {path: Rate.parse(rate) for path, rate in settings.rate_routes.items()}
         self._key_rates: dict[str, Rate] = {}
+        # Built once per identity (and route), not per request: the parser's hit path asks for them.
+        self._anonymous: dict[str, Caller] = {}
+        self._quotas: dict[tuple[str, Rate, str | None, str | None], tuple[Quota, ...]] = {}
 
     # ---- who -----------------------------------------------------------------------------------
 
@@ -80,7 +83,11 @@ class Access:
         """The caller, and the error of a credential of ours that is not valid (the caller is then its
         address). Raises UnknownSigningKey when a token's key must be fetched first (`identify_async`)."""
         address = client_ip(peer, headers, self.trusted)
-        anonymous = Caller("ip", f"ip:{address}", address, self.anonymous_rate)
+        anonymous = self._anonymous.get(address)
+        if anonymous is None:
+            if len(self._anonymous) > 100_000:
+                self._anonymous.clear()
+            anonymous = self._anonymous[address] = Caller("ip", f"ip:{address}", address, self.anonymous_rate)
         key, token = _credential(headers)
         if key is not None:
             record = self.ring.verify(key)
@@ -119,11 +126,18 @@ class Access:
 
     def quotas(self, caller: Caller, route: str | None = None, route_rate: str | None = None) -> tuple[Quota, ...]:
         """The limits one request of `caller` on `route` counts against."""
-        own = Quota(caller.policy, caller.identity, caller.rate)
-        rate = self.route_rates.get(route) if route else None
-        if rate is None and route_rate:
-            rate = self._parsed(route_rate)
-        return (own,) if rate is None else (own, Quota(route, caller.identity, rate))
+        cache_key = (caller.identity, caller.rate, route, route_rate)
+        quotas = self._quotas.get(cache_key)
+        if quotas is None:
+            own = Quota(caller.policy, caller.identity, caller.rate)
+            rate = self.route_rates.get(route) if route else None
+            if rate is None and route_rate:
+                rate = self._parsed(route_rate)
+            quotas = (own,) if rate is None else (own, Quota(route, caller.identity, rate))
+            if len(self._quotas) > 100_000:
+                self._quotas.clear()
+            self._quotas[cache_key] = quotas
+        return quotas
 
     # ---- may they -----------------------------------------------------------------------------
 

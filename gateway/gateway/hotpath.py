@@ -38,6 +38,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from dm_shared.envelope import error_body
 from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, RequestTimeoutError, UriTooLongError
 
+from gateway.limiter import Decision
 from gateway.metrics import HOT_ANSWERS
 from gateway.proxy import ApiProxy, HotAnswer
 from gateway.settings import get_settings
@@ -62,15 +63,22 @@ def _handshake_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+class _NoEvent:
+    @staticmethod
+    def set() -> None:
+        pass
+
+
 class _Waiting:
     """Stands in for uvicorn's request cycle while a hit waits for its rate-limit check: uvicorn queues a
     request pipelined behind it, and a lost connection marks it, as for its own cycles."""
+
+    message_event = _NoEvent  # nothing waits on it: a lost connection only marks the cycle
 
     def __init__(self):
         self.response_complete = False
         self.keep_alive = True
         self.disconnected = False
-        self.message_event = asyncio.Event()
 
 
 def _find_proxy(app) -> ApiProxy | None:
@@ -111,7 +119,11 @@ class HotPathProtocol(HttpToolsProtocol):
         self.answered = False
         self.header_bytes = 0
         self.begun = True
-        if self.header_timer is None:
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Headers still incomplete after what arrived (most requests come whole): their clock starts.
+        if self.begun and self.header_timer is None and not self.transport.is_closing():
             self._arm_header_timer()
 
     def _arm_header_timer(self) -> None:
@@ -174,17 +186,17 @@ class HotPathProtocol(HttpToolsProtocol):
             super().on_headers_complete()
             return
         self.answered = True
-        if answer.pending is None or answer.pending.done():
-            self._write(answer.finish(answer.pending.result() if answer.pending is not None else None))
+        if answer.check is None:
+            self._write(answer.finish(None))
             return
         waiting = self.cycle = _Waiting()
-        answer.pending.add_done_callback(lambda decided: self._write_when_decided(waiting, answer, decided))
+        answer.check(lambda decision: self._write_when_decided(waiting, answer, decision))
 
-    def _write_when_decided(self, waiting: _Waiting, answer: HotAnswer, decided: asyncio.Future) -> None:
+    def _write_when_decided(self, waiting: "_Waiting", answer: HotAnswer, decision: Decision) -> None:
         waiting.response_complete = True
         if self.transport.is_closing():
             return
-        self._write(answer.finish(decided.result()))
+        self._write(answer.finish(decision))
 
     def _write(self, response: tuple[int, bytes, list[tuple[bytes, bytes]]]) -> None:
         status, body, headers = response

@@ -137,12 +137,24 @@ class KeyRing:
         self.store = store
         self.refresh_seconds = refresh_seconds
         self.keys: dict[str, KeyRecord] = {}
+        self._verified: dict[str, KeyRecord] = {}  # key -> record, emptied whenever a key changes
         self.loaded = False
         self._read_at = 0
         self._task: asyncio.Task | None = None
 
     def verify(self, key: str) -> KeyRecord | None:
         """The record of a valid, unrevoked key; None otherwise (in about the same time either way)."""
+        known = self._verified.get(key)
+        if known is not None:
+            return known
+        record = self._check(key)
+        if record is not None:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[key] = record
+        return record
+
+    def _check(self, key: str) -> KeyRecord | None:
         key_id = key_id_of(key)
         record = self.keys.get(key_id) if key_id else None
         expected = record.hash if record is not None else _DUMMY
@@ -157,12 +169,15 @@ class KeyRing:
         started = now_ms()
         changed = await self.store.changed_since(self._read_at - _OVERLAP_MS if self.loaded else 0)
         for record in changed:
-            self.keys[record.id] = record
+            if self.keys.get(record.id) != record:
+                self.keys[record.id] = record
+                self._verified.clear()
         self._read_at, self.loaded = started, True
 
     def remember(self, record: KeyRecord) -> None:
         """A change this replica made itself, effective here at once."""
         self.keys[record.id] = record
+        self._verified.clear()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._refreshing())

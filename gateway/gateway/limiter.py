@@ -7,9 +7,10 @@ two fields and writes two, whatever the limit, and a refused request is not coun
 own clock, so replicas with skewed clocks still share one window.
 
 Checks are batched: every check asked for in one turn of the event loop goes to Redis in ONE script call,
-so under load a round trip is shared by every request in flight and the per-request cost is a few
-microseconds of Lua. (The `limits` library makes one round trip per check and keeps one sorted-set entry
-per request for an exact window: neither fits the hot path, where a cache hit costs ~10 µs.)
+so under load a round trip is shared by every request in flight, and requests of one batch with the same
+quotas (one client's burst) are one check of N requests, allowed in arrival order up to the places left.
+(The `limits` library makes one round trip per check and keeps one sorted-set entry per request for an
+exact window: neither fits the hot path, where a cache hit costs ~10 µs.)
 
 When Redis cannot answer, checks fail open (allowed, without rate headers) or closed (refused) as
 GATEWAY_RATE_FAIL_OPEN says, with a warning and `dm_gateway_ratelimit_unavailable_total`; Redis is not
@@ -21,8 +22,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -40,19 +42,21 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
 _MAX_BATCH = 256  # checks per script call, so one call never holds Redis for long
 _COOLDOWN_SECONDS = 1.0
 
-# KEYS: one hash per quota. ARGV[1]: the number of checks; then per check: its number of quotas, then per
-# quota: limit, window (ms). Hash fields: t = total counted in the window, o = oldest counted bucket,
-# r = when a refused quota frees a place (ms), <bucket index> = its count.
-# Returns: now (ms), then per check: allowed (0/1), binding quota (1-based), limit, remaining, ms (until
-# the oldest counted request leaves the window when allowed; until a place frees when refused).
+# KEYS: one hash per quota. ARGV[1]: the number of checks; then per check: its number of quotas and how many
+# requests it counts (requests of one batch with the same quotas are one check), then per quota: limit,
+# window (ms). Hash fields: t = total counted in the window, o = oldest counted bucket, <bucket index> = its
+# count. Returns one string: now (ms), then per check: how many of its requests are allowed (the first ones),
+# the deciding quota (1-based: the one with the fewest places left), the places it had before them, ms until
+# its oldest counted request leaves the window, and ms until a place frees (when some were refused).
 _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local out = {now}
 local k, a = 1, 2
 for _ = 1, tonumber(ARGV[1]) do
-  local n = tonumber(ARGV[a]); a = a + 1
-  local quotas, allowed = {}, 1
+  local n, wanted = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local quotas, allowed, bind = {}, wanted, 1
   for q = 1, n do
     local key, limit, window = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
     k, a = k + 1, a + 2
@@ -60,7 +64,7 @@ for _ = 1, tonumber(ARGV[1]) do
     local span = math.floor(window / size)
     local current = math.floor(now / size)
     local first = current - span + 1
-    local state = redis.call('HMGET', key, 't', 'o', 'r')
+    local state = redis.call('HMGET', key, 't', 'o')
     local total, oldest = tonumber(state[1]) or 0, tonumber(state[2]) or current
     if oldest < first then
       if first - oldest > span then
@@ -78,52 +82,35 @@ for _ = 1, tonumber(ARGV[1]) do
     else
       while oldest < current and not redis.call('HGET', key, oldest) do oldest = oldest + 1 end
     end
-    if state[1] and (tonumber(state[1]) ~= total or tonumber(state[2]) ~= oldest) then
-      redis.call('HSET', key, 't', total, 'o', oldest)
-      redis.call('PEXPIRE', key, window + size)
-    end
-    local free_at = tonumber(state[3])
-    if total >= limit then
-      allowed = 0
-      if not free_at or free_at <= now then
-        local left, i = total, oldest
-        while left >= limit and i <= current do
-          local c = redis.call('HGET', key, i)
-          if c then left = left - tonumber(c) end
-          i = i + 1
-        end
-        free_at = (i - 1 + span) * size
-        redis.call('HSET', key, 'r', free_at)
-      end
-    end
-    quotas[q] = {key, limit, window, size, span, current, total, oldest, free_at}
+    local places = math.max(0, limit - total)
+    if places < allowed then allowed = places end
+    quotas[q] = {key, limit, window, size, span, current, total, oldest, places}
+    if places < quotas[bind][9] then bind = q end
   end
-  local bind, best = 1, nil
+  local b = quotas[bind]
+  local reset, free = (b[8] + b[5]) * b[4] - now, 0
   for q = 1, n do
-    local key, limit, window, size, span, current, total, oldest, free_at = unpack(quotas[q])
-    local remaining, ms
-    if allowed == 1 then
-      redis.call('HINCRBY', key, current, 1)
-      redis.call('HSET', key, 't', total + 1, 'o', oldest)
-      redis.call('HDEL', key, 'r')
-      redis.call('PEXPIRE', key, window + size)
-      remaining, ms = limit - total - 1, (oldest + span) * size - now
-      if best == nil or remaining < best then bind, best = q, remaining end
-    elseif total >= limit then
-      remaining, ms = 0, free_at - now
-      if best == nil or ms > best then bind, best = q, ms end
+    local key, limit, window, size, span, current, total, oldest = unpack(quotas[q])
+    if allowed > 0 then
+      redis.call('HINCRBY', key, current, allowed)
+      total = total + allowed
     end
-    quotas[q][10], quotas[q][11] = remaining, ms
+    redis.call('HSET', key, 't', total, 'o', oldest)
+    redis.call('PEXPIRE', key, window + size)
+    if allowed < wanted and total >= limit then
+      local left, i = total, oldest
+      while left >= limit and i <= current do
+        local c = redis.call('HGET', key, i)
+        if c then left = left - tonumber(c) end
+        i = i + 1
+      end
+      free = math.max(free, (i - 1 + span) * size - now)
+    end
   end
-  out[#out + 1] = allowed
-  out[#out + 1] = bind
-  out[#out + 1] = quotas[bind][2]
-  out[#out + 1] = quotas[bind][10]
-  out[#out + 1] = quotas[bind][11]
+  out[#out + 1] = allowed .. ',' .. bind .. ',' .. b[9] .. ',' .. reset .. ',' .. free
 end
-return out
+return table.concat(out, ',')
 """
-
 
 @dataclass(frozen=True)
 class Rate:
@@ -166,12 +153,17 @@ class Decision:
         """The IETF RateLimit-Policy / RateLimit fields and the widely read X-RateLimit-* of this answer."""
         if self.quota is None:
             return []
-        policies = ", ".join(f'"{q.policy}";q={q.rate.limit};w={q.rate.window:g}' for q in quotas)
         reset = max(0, math.ceil(self.seconds))
-        return [(b"ratelimit-policy", policies.encode()),
-                (b"ratelimit", f'"{self.quota.policy}";r={self.remaining};t={reset}'.encode()),
-                (b"x-ratelimit-limit", b"%d" % self.quota.rate.limit),
+        quota = self.quota
+        return [(b"ratelimit-policy", _policy_header(tuple(quotas))),
+                (b"ratelimit", b'"%s";r=%d;t=%d' % (quota.policy.encode(), self.remaining, reset)),
+                (b"x-ratelimit-limit", b"%d" % quota.rate.limit),
                 (b"x-ratelimit-remaining", b"%d" % self.remaining), (b"x-ratelimit-reset", b"%d" % reset)]
+
+
+@lru_cache(maxsize=4096)
+def _policy_header(quotas: tuple[Quota, ...]) -> bytes:
+    return ", ".join(f'"{q.policy}";q={q.rate.limit};w={q.rate.window:g}' for q in quotas).encode()
 
 
 class Limiter:
@@ -182,22 +174,26 @@ class Limiter:
         self._script = self._redis.register_script(_SCRIPT)
         self.fail_open = fail_open
         self._ns = namespace
-        self._pending: list[tuple[Sequence[Quota], asyncio.Future]] = []
+        self._pending: list[tuple[Sequence[Quota], Callable[[Decision], None]]] = []
         self._down_until = 0.0
         self._warned_at = 0.0
         self._tasks: set[asyncio.Task] = set()
 
     def check(self, quotas: Sequence[Quota]) -> "asyncio.Future[Decision]":
         """A future of the decision on one request that counts against every quota in `quotas`."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        if time.monotonic() < self._down_until:
-            future.set_result(self._unavailable())
-            return future
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((quotas, future))
+        future = asyncio.get_running_loop().create_future()
+        self.check_then(quotas, lambda decision: future.done() or future.set_result(decision))
         return future
+
+    def check_then(self, quotas: Sequence[Quota], decided: Callable[[Decision], None]) -> None:
+        """Call `decided` with the decision on one request (from the event loop, once Redis answered; at once
+        when Redis is known to be away). The parser's hit path uses this: no future, no extra loop turn."""
+        if time.monotonic() < self._down_until:
+            decided(self._unavailable())
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append((quotas, decided))
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -211,11 +207,15 @@ class Limiter:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, batch: list[tuple[Sequence[Quota], asyncio.Future]]) -> None:
+    async def _run(self, batch: list[tuple[Sequence[Quota], Callable[[Decision], None]]]) -> None:
+        # Requests with the same quotas (one client's burst) are one check of N requests, in arrival order.
+        groups: dict[tuple[Quota, ...], list[Callable[[Decision], None]]] = {}
+        for quotas, decided in batch:
+            groups.setdefault(tuple(quotas), []).append(decided)
         keys: list[str] = []
-        args: list[int] = [len(batch)]
-        for quotas, _ in batch:
-            args.append(len(quotas))
+        args: list[int] = [len(groups)]
+        for quotas, waiting in groups.items():
+            args += (len(quotas), len(waiting))
             for quota in quotas:
                 keys.append(f"{self._ns}:{quota.policy}:{quota.identity}")
                 args += (quota.rate.limit, int(quota.rate.window * 1000))
@@ -224,19 +224,21 @@ class Limiter:
         except (TimeoutError, RedisError, OSError) as exc:
             self._down_until = time.monotonic() + _COOLDOWN_SECONDS
             self._warn(exc)
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(self._unavailable())
+            for _, decided in batch:
+                decided(self._unavailable())
             return
+        values = [int(v) for v in result.split(b",")]
         at = 1
-        for quotas, future in batch:
-            allowed, bind, _, remaining, ms = (int(v) for v in result[at:at + 5])
+        for quotas, waiting in groups.items():
+            allowed, bind, places, reset_ms, free_ms = values[at:at + 5]
             at += 5
             quota = quotas[bind - 1]
-            if not allowed:
-                REFUSED.inc(quota.policy)
-            if not future.done():
-                future.set_result(Decision(bool(allowed), quota, max(0, remaining), max(0, ms) / 1000))
+            for index, decided in enumerate(waiting):
+                if index < allowed:
+                    decided(Decision(True, quota, places - index - 1, max(0, reset_ms) / 1000))
+                else:
+                    REFUSED.inc(quota.policy)
+                    decided(Decision(False, quota, 0, max(0, free_ms) / 1000))
 
     def _unavailable(self) -> Decision:
         UNAVAILABLE.inc()

@@ -1,6 +1,5 @@
 """The /api/* fast path: a pure ASGI handler that serves the route table through the cache."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,11 +98,11 @@ def _from_cache(entry: Entry, now: int, *, stale: bool,
 
 @dataclass
 class HotAnswer:
-    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision is in
-    (`pending`: None when no limit applies)."""
+    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision is in;
+    `check(then)` asks for it (None: no limit applies)."""
 
-    pending: "asyncio.Future[Decision] | None"
     finish: Callable[[Decision | None], Response]
+    check: Callable[[Callable[[Decision], None]], None] | None = None
 
 
 class ApiProxy:
@@ -196,7 +195,9 @@ class ApiProxy:
             self.edge.record(scope, status, started)
             return status, answer_body, _response_headers(answer_body, answer_headers, edge_headers)
 
-        return HotAnswer(access.limiter.check(quotas) if quotas else None, finish)
+        if not quotas:
+            return HotAnswer(finish)
+        return HotAnswer(finish, lambda then: access.limiter.check_then(quotas, then))
 
     def _hot(self, route: Route, key: str) -> Response | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
