@@ -22,7 +22,7 @@ from dm_shared.errors import ApiError, ForbiddenError, RateLimitedError, Unautho
 
 from gateway.clientip import Networks, client_ip
 from gateway.connections import ConnectionCap
-from gateway.keys import ADMIN, PREFIX, KeyRing
+from gateway.keys import ADMIN, PREFIX, KeyRecord, KeyRing
 from gateway.limiter import Decision, Limiter, Quota, Rate
 from gateway.settings import GatewaySettings
 from gateway.tokens import InvalidToken, TokenVerifier, UnknownSigningKey, looks_like_jwt
@@ -75,6 +75,7 @@ class Access:
         self._key_rates: dict[str, Rate] = {}
         # Built once per identity (and route), not per request: the parser's hit path asks for them.
         self._anonymous: dict[str, Caller] = {}
+        self._keyed: dict[tuple[str, str], tuple[KeyRecord, Caller]] = {}
         self._quotas: dict[tuple[str, Rate, str | None, str | None], tuple[Quota, ...]] = {}
 
     # ---- who -----------------------------------------------------------------------------------
@@ -93,8 +94,14 @@ class Access:
             record = self.ring.verify(key)
             if record is None:
                 return anonymous, UnauthorizedError()
-            return Caller("key", f"key:{record.id}", address, self._rate_of(record.rate), record.scopes,
-                          record.id), None
+            known = self._keyed.get((key, address))
+            if known is not None and known[0] is record:  # the same record: not revoked or changed since
+                return known[1], None
+            caller = Caller("key", f"key:{record.id}", address, self._rate_of(record.rate), record.scopes, record.id)
+            if len(self._keyed) > 100_000:
+                self._keyed.clear()
+            self._keyed[(key, address)] = (record, caller)
+            return caller, None
         if token is not None:
             if self.tokens is None or not looks_like_jwt(token):
                 return anonymous, None  # not ours to judge: an open route serves it anonymously

@@ -2,15 +2,19 @@
 
 A limit is "at most N requests in any window of W" (a sliding window of 60 buckets: a request counts in the
 bucket of its arrival, W/60 wide, so the window is exact to W/60, 1 s for a minute). Each quota is one
-Redis hash: the running total, the oldest bucket still counted, and a count per bucket; a check reads
-two fields and writes two, whatever the limit, and a refused request is not counted. Time is Redis's
-own clock, so replicas with skewed clocks still share one window.
+Redis hash: the running total, the oldest bucket still counted, and a count per bucket. Time is Redis's own
+clock, so replicas with skewed clocks still share one window.
 
-Checks are batched: every check asked for in one turn of the event loop goes to Redis in ONE script call,
-so under load a round trip is shared by every request in flight, and requests of one batch with the same
-quotas (one client's burst) are one check of N requests, allowed in arrival order up to the places left.
-(The `limits` library makes one round trip per check and keeps one sorted-set entry per request for an
-exact window: neither fits the hot path, where a cache hit costs ~10 µs.)
+Replicas count ahead in leases. A replica asks Redis for a few places of a caller's quota at once (at most
+an eighth of what is left, so they are few near the limit) and Redis counts them at once; the replica then
+answers that caller's next requests from the lease with no round trip (a cache hit answered in the HTTP
+parser stays in the parser), and gives back what it did not use after 0.5 s without a request. Redis never
+counts more than the limit, whatever the replicas do. Near the limit, leases shrink to one place: every
+request then waits for its own answer from Redis. A request refused while another replica still holds a
+lease is asked again every 50 ms until that lease is given back (at most 1 s), so the request that passes
+the limit is the one refused, not an earlier one. Requests of one event-loop turn go to Redis in one script
+call. (The `limits` library makes one round trip per check and keeps one sorted-set entry per request:
+neither fits a hot path where a cache hit costs ~10 µs.)
 
 When Redis cannot answer, checks fail open (allowed, without rate headers) or closed (refused) as
 GATEWAY_RATE_FAIL_OPEN says, with a warning and `dm_gateway_ratelimit_unavailable_total`; Redis is not
@@ -20,6 +24,7 @@ asked again for a second after a failure.
 import asyncio
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -39,24 +44,31 @@ REFUSED = LoopCounter("dm_gateway_ratelimit_refused", "Requests refused by a rat
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
-_MAX_BATCH = 256  # checks per script call, so one call never holds Redis for long
+_MAX_BATCH = 256  # operations per script call, so one call never holds Redis for long
 _COOLDOWN_SECONDS = 1.0
+_LEASE_IDLE_SECONDS = 0.5  # a lease not used for this long is given back
+_SETTLE_EVERY = 0.2
+_FIRST_WANT, _MAX_WANT = 8, 256
+_RETRY_EVERY, _RETRIES = 0.05, 20  # a refusal while another replica holds a lease is asked again
 
-# KEYS: one hash per quota. ARGV[1]: the number of checks; then per check: its number of quotas and how many
-# requests it counts (requests of one batch with the same quotas are one check), then per quota: limit,
-# window (ms). Hash fields: t = total counted in the window, o = oldest counted bucket, <bucket index> = its
-# count. Returns one string: now (ms), then per check: how many of its requests are allowed (the first ones),
-# the deciding quota (1-based: the one with the fewest places left), the places it had before them, ms until
-# its oldest counted request leaves the window, and ms until a place frees (when some were refused).
+# KEYS: one hash per quota. ARGV: this replica's id, the number of operations; per operation: its number of
+# quotas, the requests waiting, the places wanted beyond them, the places of this replica's last lease it
+# used (-1: none to give back); per quota: limit, window (ms). Hash fields: t = total counted in the window,
+# o = oldest counted bucket, <bucket> = its count, l:<replica> = "<bucket>:<places>:<expires ms>", a lease.
+# Returns one string: now, then per operation: places granted, the deciding quota (1-based: the one with the
+# fewest places left), places left after the grant, ms until its oldest counted request leaves the window,
+# ms until a place frees (when some waiting were refused), places other replicas hold in leases.
 _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local own = 'l:' .. ARGV[1]
 local out = {now}
-local k, a = 1, 2
-for _ = 1, tonumber(ARGV[1]) do
-  local n, wanted = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
-  local quotas, allowed, bind = {}, wanted, 1
+local k, a = 1, 3
+for _ = 1, tonumber(ARGV[2]) do
+  local n, waiting, want, used = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
+    tonumber(ARGV[a + 3])
+  a = a + 4
+  local quotas, bind = {}, 1
   for q = 1, n do
     local key, limit, window = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
     k, a = k + 1, a + 2
@@ -64,11 +76,11 @@ for _ = 1, tonumber(ARGV[1]) do
     local span = math.floor(window / size)
     local current = math.floor(now / size)
     local first = current - span + 1
-    local state = redis.call('HMGET', key, 't', 'o')
+    local state = redis.call('HMGET', key, 't', 'o', own)
     local total, oldest = tonumber(state[1]) or 0, tonumber(state[2]) or current
     if oldest < first then
       if first - oldest > span then
-        redis.call('DEL', key); total = 0
+        redis.call('DEL', key); total = 0; state[3] = false
       else
         for i = oldest, first - 1 do
           local c = redis.call('HGET', key, i)
@@ -77,40 +89,62 @@ for _ = 1, tonumber(ARGV[1]) do
       end
       oldest = first
     end
+    if used >= 0 and state[3] then
+      local b, c = string.match(state[3], '^(%d+):(%d+):')
+      b, c = tonumber(b), tonumber(c)
+      local unused = c - math.min(used, c)
+      if unused > 0 and b >= oldest and b <= current then
+        if redis.call('HINCRBY', key, b, -unused) <= 0 then redis.call('HDEL', key, b) end
+        total = total - unused
+      end
+      redis.call('HDEL', key, own)
+    end
     if total <= 0 then
       total, oldest = 0, current
     else
       while oldest < current and not redis.call('HGET', key, oldest) do oldest = oldest + 1 end
     end
     local places = math.max(0, limit - total)
-    if places < allowed then allowed = places end
     quotas[q] = {key, limit, window, size, span, current, total, oldest, places}
     if places < quotas[bind][9] then bind = q end
   end
-  local b = quotas[bind]
-  local reset, free = (b[8] + b[5]) * b[4] - now, 0
+  local left = quotas[bind][9]
+  local grant = math.min(left, math.max(waiting, math.min(want, math.floor(left / 8))))
+  local free, others = 0, 0
   for q = 1, n do
     local key, limit, window, size, span, current, total, oldest = unpack(quotas[q])
-    if allowed > 0 then
-      redis.call('HINCRBY', key, current, allowed)
-      total = total + allowed
+    if grant > 0 then
+      redis.call('HINCRBY', key, current, grant)
+      total = total + grant
+      redis.call('HSET', key, own, current .. ':' .. grant .. ':' .. (now + 5000))
     end
     redis.call('HSET', key, 't', total, 'o', oldest)
     redis.call('PEXPIRE', key, window + size)
-    if allowed < wanted and total >= limit then
-      local left, i = total, oldest
-      while left >= limit and i <= current do
+    if grant < waiting then
+      local fields = redis.call('HGETALL', key)
+      for f = 1, #fields, 2 do
+        local name = fields[f]
+        if string.sub(name, 1, 2) == 'l:' and name ~= own then
+          local c, expires = string.match(fields[f + 1], '^%d+:(%d+):(%d+)$')
+          if tonumber(expires) > now then others = others + tonumber(c) else redis.call('HDEL', key, name) end
+        end
+      end
+      local rest, i = total, oldest
+      while rest >= limit and i <= current do
         local c = redis.call('HGET', key, i)
-        if c then left = left - tonumber(c) end
+        if c then rest = rest - tonumber(c) end
         i = i + 1
       end
       free = math.max(free, (i - 1 + span) * size - now)
     end
   end
-  out[#out + 1] = allowed .. ',' .. bind .. ',' .. b[9] .. ',' .. reset .. ',' .. free
+  local b = quotas[bind]
+  out[#out + 1] = grant .. ',' .. bind .. ',' .. (left - grant) .. ',' .. ((b[8] + b[5]) * b[4] - now) ..
+    ',' .. free .. ',' .. others
 end
 return table.concat(out, ',')
 """
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -130,6 +164,12 @@ class Rate:
     def __str__(self) -> str:
         return f"{self.limit}/{self.window:g}s"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.limit, self.window)))
+
+    def __hash__(self) -> int:  # computed once: rates and quotas are dictionary keys on the hot path
+        return self._hash
+
 
 @dataclass(frozen=True)
 class Quota:
@@ -139,45 +179,90 @@ class Quota:
     identity: str
     rate: Rate
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.policy, self.identity, self.rate)))
 
-@dataclass(frozen=True)
+    def __hash__(self) -> int:
+        return self._hash
+
+
 class Decision:
     """The outcome of a check; `quota` is the one that decided (the tightest, or the one refusing)."""
 
-    allowed: bool
-    quota: Quota | None = None
-    remaining: int = 0
-    seconds: float = 0.0  # until a place frees (refused) or the oldest counted request leaves (allowed)
+    __slots__ = ("allowed", "quota", "remaining", "seconds")
+
+    def __init__(self, allowed: bool, quota: Quota | None = None, remaining: int = 0, seconds: float = 0.0):
+        self.allowed = allowed
+        self.quota = quota
+        self.remaining = remaining
+        self.seconds = seconds  # until a place frees (refused) or the oldest counted request leaves (allowed)
+
+    def __repr__(self) -> str:
+        return f"Decision({self.allowed}, {self.quota}, remaining={self.remaining}, seconds={self.seconds:.3f})"
 
     def headers(self, quotas: Sequence[Quota]) -> list[tuple[bytes, bytes]]:
         """The IETF RateLimit-Policy / RateLimit fields and the widely read X-RateLimit-* of this answer."""
-        if self.quota is None:
+        quota = self.quota
+        if quota is None:
             return []
         reset = max(0, math.ceil(self.seconds))
-        quota = self.quota
-        return [(b"ratelimit-policy", _policy_header(tuple(quotas))),
-                (b"ratelimit", b'"%s";r=%d;t=%d' % (quota.policy.encode(), self.remaining, reset)),
-                (b"x-ratelimit-limit", b"%d" % quota.rate.limit),
+        policy, name, limit = _header_parts(quotas if type(quotas) is tuple else tuple(quotas), quota)
+        return [policy, (b"ratelimit", b'"%s";r=%d;t=%d' % (name, self.remaining, reset)), limit,
                 (b"x-ratelimit-remaining", b"%d" % self.remaining), (b"x-ratelimit-reset", b"%d" % reset)]
 
 
 @lru_cache(maxsize=4096)
-def _policy_header(quotas: tuple[Quota, ...]) -> bytes:
-    return ", ".join(f'"{q.policy}";q={q.rate.limit};w={q.rate.window:g}' for q in quotas).encode()
+def _header_parts(quotas: tuple[Quota, ...], quota: Quota) -> tuple[tuple[bytes, bytes], bytes, tuple[bytes, bytes]]:
+    """The parts of the rate headers that depend only on the quotas: built once per caller and route."""
+    policy = ", ".join(f'"{q.policy}";q={q.rate.limit};w={q.rate.window:g}' for q in quotas).encode()
+    return ((b"ratelimit-policy", policy), quota.policy.encode(), (b"x-ratelimit-limit", b"%d" % quota.rate.limit))
+
+
+class _Slot:
+    """One caller's quotas on this replica: its lease, and the requests waiting for Redis."""
+
+    __slots__ = (
+        "busy",
+        "granted",
+        "idle_at",
+        "places",
+        "quota",
+        "quotas",
+        "reset_at",
+        "retries",
+        "scheduled",
+        "sent",
+        "used",
+        "waiting",
+        "want",
+    )
+
+    def __init__(self, quotas: tuple[Quota, ...]):
+        self.quotas = quotas
+        self.granted = self.used = self.places = self.retries = 0
+        self.reset_at = self.idle_at = 0.0
+        self.quota = quotas[0]
+        self.waiting: list[Callable[[Decision], None]] = []
+        self.sent: list[Callable[[Decision], None]] = []
+        self.busy = self.scheduled = False
+        self.want = _FIRST_WANT
 
 
 class Limiter:
-    """Checks quotas against Redis, batched per event-loop turn."""
+    """Checks quotas against Redis: leases for callers with places to spare, batched per event-loop turn."""
 
     def __init__(self, redis_url: str, *, fail_open: bool = True, namespace: str = "dm:rl"):
         self._redis = redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._script = self._redis.register_script(_SCRIPT)
         self.fail_open = fail_open
         self._ns = namespace
-        self._pending: list[tuple[Sequence[Quota], Callable[[Decision], None]]] = []
+        self._replica = os.urandom(6).hex()
+        self._slots: dict[tuple[Quota, ...], _Slot] = {}
+        self._dirty: list[_Slot] = []
         self._down_until = 0.0
         self._warned_at = 0.0
         self._tasks: set[asyncio.Task] = set()
+        self._settler: asyncio.Task | None = None
 
     def check(self, quotas: Sequence[Quota]) -> "asyncio.Future[Decision]":
         """A future of the decision on one request that counts against every quota in `quotas`."""
@@ -186,37 +271,89 @@ class Limiter:
         return future
 
     def check_then(self, quotas: Sequence[Quota], decided: Callable[[Decision], None]) -> None:
-        """Call `decided` with the decision on one request (from the event loop, once Redis answered; at once
-        when Redis is known to be away). The parser's hit path uses this: no future, no extra loop turn."""
-        if time.monotonic() < self._down_until:
+        """Call `decided` with the decision on one request: at once from a lease (or when Redis is known to be
+        away), else from the event loop once Redis answered. The parser's hit path uses this: no future."""
+        slot = self._slots.get(quotas)
+        now = time.monotonic()
+        if slot is not None and slot.used < slot.granted and not slot.busy:
+            slot.used += 1
+            slot.idle_at = now + _LEASE_IDLE_SECONDS
+            decided(Decision(True, slot.quota, slot.places + slot.granted - slot.used,
+                             max(0.0, slot.reset_at - now)))
+            return
+        if now < self._down_until:
             decided(self._unavailable())
             return
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._pending.append((quotas, decided))
+        if slot is None:
+            slot = self._slots[tuple(quotas)] = _Slot(tuple(quotas))
+            if self._settler is None:
+                self._settler = asyncio.get_running_loop().create_task(self._settling())
+        elif slot.granted and slot.used >= slot.granted:
+            slot.want = min(_MAX_WANT, slot.want * 2)  # used up before it went idle: ask for more next time
+        slot.waiting.append(decided)
+        self._schedule(slot)
 
     async def close(self) -> None:
+        if self._settler is not None:
+            self._settler.cancel()
+            await asyncio.gather(self._settler, return_exceptions=True)
         for task in list(self._tasks):
             await task
+        leased = [slot for slot in self._slots.values() if slot.granted and not slot.busy]
+        if leased:  # give back what this replica holds
+            await self._run(leased, give_back=True)
         await self._redis.aclose()
 
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for start in range(0, len(pending), _MAX_BATCH):
-            task = asyncio.get_running_loop().create_task(self._run(pending[start:start + _MAX_BATCH]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _schedule(self, slot: _Slot) -> None:
+        if slot.busy or slot.scheduled:
+            return
+        slot.scheduled = True
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._dirty.append(slot)
 
-    async def _run(self, batch: list[tuple[Sequence[Quota], Callable[[Decision], None]]]) -> None:
-        # Requests with the same quotas (one client's burst) are one check of N requests, in arrival order.
-        groups: dict[tuple[Quota, ...], list[Callable[[Decision], None]]] = {}
-        for quotas, decided in batch:
-            groups.setdefault(tuple(quotas), []).append(decided)
+    def _flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        ready = []
+        for slot in dirty:
+            slot.scheduled = False
+            if not slot.busy and slot.waiting:
+                ready.append(slot)
+        for start in range(0, len(ready), _MAX_BATCH):
+            self._start(ready[start:start + _MAX_BATCH], give_back=False)
+
+    def _start(self, slots: list[_Slot], *, give_back: bool) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(slots, give_back=give_back))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settling(self) -> None:
+        """Give back leases that went idle, and forget callers with nothing left here."""
+        while True:
+            await asyncio.sleep(_SETTLE_EVERY)
+            now = time.monotonic()
+            idle = []
+            for quotas, slot in list(self._slots.items()):
+                if slot.busy or slot.waiting or slot.scheduled or now < slot.idle_at:
+                    continue
+                if slot.granted:
+                    idle.append(slot)
+                else:
+                    del self._slots[quotas]
+            for start in range(0, len(idle), _MAX_BATCH):
+                self._start(idle[start:start + _MAX_BATCH], give_back=True)
+
+    async def _run(self, slots: list[_Slot], *, give_back: bool) -> None:
         keys: list[str] = []
-        args: list[int] = [len(groups)]
-        for quotas, waiting in groups.items():
-            args += (len(quotas), len(waiting))
-            for quota in quotas:
+        args: list[int | str] = [self._replica, len(slots)]
+        for slot in slots:
+            slot.busy = True
+            slot.sent, slot.waiting = slot.waiting, []
+            if slot.granted and slot.used < slot.granted:
+                slot.want = max(1, min(slot.want, slot.used))  # it did not need all it had
+            args += (len(slot.quotas), len(slot.sent), 0 if give_back else slot.want,
+                     slot.used if slot.granted else -1)
+            for quota in slot.quotas:
                 keys.append(f"{self._ns}:{quota.policy}:{quota.identity}")
                 args += (quota.rate.limit, int(quota.rate.window * 1000))
         try:
@@ -224,21 +361,46 @@ class Limiter:
         except (TimeoutError, RedisError, OSError) as exc:
             self._down_until = time.monotonic() + _COOLDOWN_SECONDS
             self._warn(exc)
-            for _, decided in batch:
-                decided(self._unavailable())
+            for slot in slots:
+                slot.busy, slot.granted, slot.used = False, 0, 0
+                waiting, slot.sent, slot.waiting = [*slot.sent, *slot.waiting], [], []
+                for decided in waiting:
+                    decided(self._unavailable())
             return
         values = [int(v) for v in result.split(b",")]
+        now = time.monotonic()
         at = 1
-        for quotas, waiting in groups.items():
-            allowed, bind, places, reset_ms, free_ms = values[at:at + 5]
-            at += 5
-            quota = quotas[bind - 1]
-            for index, decided in enumerate(waiting):
-                if index < allowed:
-                    decided(Decision(True, quota, places - index - 1, max(0, reset_ms) / 1000))
-                else:
-                    REFUSED.inc(quota.policy)
-                    decided(Decision(False, quota, 0, max(0, free_ms) / 1000))
+        for slot in slots:
+            grant, bind, places, reset_ms, free_ms, others = values[at:at + 6]
+            at += 6
+            self._decided(slot, grant, slot.quotas[bind - 1], places, now + reset_ms / 1000, free_ms / 1000,
+                          others, now)
+
+    def _decided(self, slot: _Slot, grant: int, quota: Quota, places: int, reset_at: float, free_seconds: float,
+                 others: int, now: float) -> None:
+        slot.busy = False
+        sent, slot.sent = slot.sent, []
+        served = min(grant, len(sent))
+        slot.granted, slot.used, slot.places, slot.quota = grant, served, places, quota
+        slot.reset_at, slot.idle_at = reset_at, now + _LEASE_IDLE_SECONDS
+        for index, decided in enumerate(sent[:served]):
+            decided(Decision(True, quota, places + grant - index - 1, max(0.0, reset_at - now)))
+        refused = sent[served:]
+        if refused and others > 0 and slot.retries < _RETRIES:
+            # Another replica may give back places it holds: ask again shortly, in the same order.
+            slot.retries += 1
+            slot.waiting = [*refused, *slot.waiting]
+            asyncio.get_running_loop().call_later(_RETRY_EVERY, self._schedule, slot)
+            return
+        slot.retries = 0
+        for decided in refused:
+            REFUSED.inc(quota.policy)
+            decided(Decision(False, quota, 0, max(0.0, free_seconds)))
+        while slot.waiting and slot.used < slot.granted:  # came while Redis was asked
+            slot.used += 1
+            slot.waiting.pop(0)(Decision(True, quota, places + grant - slot.used, max(0.0, reset_at - now)))
+        if slot.waiting:
+            self._schedule(slot)
 
     def _unavailable(self) -> Decision:
         UNAVAILABLE.inc()
