@@ -4,7 +4,7 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, kucoin, okx
+from sandbox import binance, coingecko, coinmarketcap, control, kucoin, okx, openai
 from sandbox.binance_streams import StreamHub, binance_feeds
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
@@ -15,7 +15,7 @@ from sandbox.ports import OFFSETS
 logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
-                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app}
+                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app, "openai": openai.create_app}
 
 
 def load_history() -> History:
@@ -34,9 +34,11 @@ class Sandbox:
         self.history = history if history is not None else load_history()
         self.faults = FaultStore()
         self.counter = RequestCounter()
+        self.llm_keys = openai.Keys()
         self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
                                  silenced=partial(self.faults.silenced, "binance"))
-        factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams)}
+        factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams),
+                     "openai": partial(openai.create_app, keys=self.llm_keys)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),
                            host, port_base + OFFSETS[name])
