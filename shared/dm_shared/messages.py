@@ -75,3 +75,14 @@ class Signal(Message):
     reasoning: tuple[str, ...]
     timestamp: int
     expires_at: int
+
+
+@dataclass(frozen=True)
+class AiSignalReceived(Message):
+    """An analysis of ai-svc's periodic runner in spec 004's broadcast shape: `{"type": "AISignalReceived",
+    "data": {...}, "timestamp": "<ISO 8601>"}` (JetStream AI_SIGNALS beside `signal`; Nats-Msg-Id is the
+    analysis id)."""
+
+    type: ClassVar[str] = "AISignalReceived"
+    data: dict[str, Any]
+    timestamp: str

@@ -3,7 +3,8 @@
 One pooled httpx client per process; per upstream a base URL, headers, a timeout and its `Guard`
 (breaker, shared budget, metrics, rate-limit pause). Idempotent GETs are retried once on connection
 failures and 502/503/504 (tenacity, with jittered backoff); timeouts are not retried, because the
-fallback chain is the faster remedy. Every httpx failure is translated here, once, into the suite's
+fallback chain is the faster remedy. POSTs (an LLM's chat completion) are never retried: the caller
+decides what a second attempt costs. Every httpx failure is translated here, once, into the suite's
 UpstreamError tree.
 """
 
@@ -70,6 +71,16 @@ class UpstreamClient:
         """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError."""
         return await upstream.guard.call(lambda: self._get_with_retries(upstream, path, params), cost=cost)
 
+    async def post_json(self, upstream: Upstream, path: str, body: Any, cost: float = 1.0) -> Any:
+        """POST `body` as JSON to `path` on `upstream` and return the decoded JSON answer, or raise an
+        UpstreamError; never retried."""
+        async def send() -> Any:
+            try:
+                return await self._send_once(upstream, "POST", path, None, orjson.dumps(body))
+            except _Retryable as exc:
+                raise exc.error from exc
+        return await upstream.guard.call(send, cost=cost)
+
     async def _get_with_retries(self, upstream: Upstream, path: str, params: dict[str, Any] | None) -> Any:
         try:
             async for attempt in AsyncRetrying(
@@ -83,10 +94,15 @@ class UpstreamClient:
         raise AssertionError("unreachable: tenacity re-raises the last attempt")
 
     async def _get_once(self, upstream: Upstream, path: str, params: dict[str, Any] | None) -> Any:
+        return await self._send_once(upstream, "GET", path, params, None)
+
+    async def _send_once(self, upstream: Upstream, method: str, path: str, params: dict[str, Any] | None,
+                         content: bytes | None) -> Any:
         where = {"upstream": upstream.name}
+        headers = upstream.headers if content is None else {**upstream.headers, "Content-Type": "application/json"}
         try:
-            response = await self._http.get(f"{upstream.base_url}{path}", params=params, headers=upstream.headers,
-                                            timeout=upstream.timeout)
+            response = await self._http.request(method, f"{upstream.base_url}{path}", params=params,
+                                                headers=headers, content=content, timeout=upstream.timeout)
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(f"{upstream.name} did not answer within {upstream.timeout}s",
                                        details=where) from exc
