@@ -252,8 +252,9 @@ _SERVICE_SPECS: dict[str, tuple] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
-    # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
-    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
+    # ai-svc reads market-svc and news-svc (internal routes); its one upstream is the optional LLM.
+    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {"AI_LLM_URL": ("openai", "/v1")},
+           {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
 }
 
 SERVICES = tuple(
