@@ -33,6 +33,13 @@ SUITE_ENV = {
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
     "AI_NEWS_URL": "none",
+    # ai-svc's LLM is the sandbox's OpenAI-compatible endpoint (the stack points AI_LLM_URL at it offline), with
+    # two keys so that a test can rate-limit one, and no minimum interval, so that every analysis may ask it.
+    "AI_LLM_API_KEY": "sk-sandbox-primary",
+    "AI_LLM_BACKUP_KEYS": "sk-sandbox-backup",
+    "AI_LLM_MIN_INTERVAL_SECONDS": "0",
+    # The periodic runner's pairs: those the sandbox has history of.
+    "AI_TRACKED_SYMBOLS": json.dumps(["BTC/USDT", "ETH/USDT"]),
 }
 
 _unique = itertools.count(200)
