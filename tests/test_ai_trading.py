@@ -324,8 +324,12 @@ def test_bad_analyses_are_4xx_envelopes(api, body, status, code):
 
 def test_bad_feedback_and_performance_queries_are_4xx(api):
     for body in ({"signal_id": "x", "actual_outcome": "WIN"}, {"actual_outcome": "PROFIT"},
-                 {"signal_id": "", "actual_outcome": "PROFIT"}):
-        assert api.post("/api/ai/feedback", json=body).status_code == 422
+                 {"signal_id": "", "actual_outcome": "PROFIT"},
+                 {"signal_id": "x", "actual_outcome": "PROFIT", "timestamp": False},
+                 {"signal_id": "x", "actual_outcome": "PROFIT", "confidence_was_accurate": 1},
+                 {"signal_id": "x", "actual_outcome": "PROFIT", "timestamp": 10**30}):  # past 64 bits: echoed as text
+        response = api.post("/api/ai/feedback", json=body)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION_ERROR", body
     for params in ({"window_days": 0}, {"window_days": 366}, {"by": "colour"}, {"symbol": "NOPE"}):
         response = api.get("/api/ai/performance", params=params)
         assert 400 <= response.status_code < 500 and response.json()["success"] is False, params

@@ -4,7 +4,7 @@ spec 004 shows them), with what each figure rests on."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StrictBool
 
 from dm_shared.schemas import Model, Sourced
 
@@ -13,9 +13,20 @@ from ai_svc.schemas import Direction, Missing
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
 Call = Literal["Long", "Short", "Neutral"]
 Level = Literal["Low", "Medium", "High"]
-Price = Annotated[float, Field(ge=1e-10, le=1e12, allow_inf_nan=False)]
-Amount = Annotated[float, Field(ge=0, le=1e18, allow_inf_nan=False)]
-Millis = Annotated[int, Field(ge=0, le=10**14, description="unix ms")]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """JSON's true and false are not numbers, whatever Python thinks (bool is an int there)."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not a boolean")
+    return value
+
+
+Number = BeforeValidator(_not_a_boolean)
+# The validator after the bounds, so the document shows them as minimum and maximum.
+Price = Annotated[float, Field(ge=1e-10, le=1e12, allow_inf_nan=False), Number]
+Amount = Annotated[float, Field(ge=0, le=1e18, allow_inf_nan=False), Number]
+Millis = Annotated[int, Field(ge=0, le=10**14, description="unix ms"), Number]
 Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"])]
 StrategyName = Annotated[str, Field(min_length=1, max_length=60, examples=["RSI Strategy"])]
 
@@ -267,8 +278,8 @@ class FeedbackRequest(Model):
     predicted_signal: Literal["Long", "Short", "Neutral", "long", "short", "neutral", "buy", "sell",
                               "hold"] | None = None
     actual_outcome: Literal["PROFIT", "LOSS", "NEUTRAL"]
-    profit_loss: Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)] | None = None
-    confidence_was_accurate: bool | None = None
+    profit_loss: Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False), Number] | None = None
+    confidence_was_accurate: StrictBool | None = None
     feedback_notes: Annotated[str, Field(max_length=2000)] | None = None
     timestamp: Millis | None = None
 

@@ -9,7 +9,7 @@ from dm_shared.envelope import JsonResponse, success
 from dm_shared.schemas import ERRORS, ErrorResponse
 from dm_shared.symbols import parse_pair
 
-from ai_svc.api.deps import StateDep, capped_body
+from ai_svc.api.deps import StateDep, candle_body
 from ai_svc.llm.prompt import PLACEHOLDERS
 from ai_svc.trading_schemas import DecisionsResponse, PromptRequest, PromptResponse
 
@@ -31,7 +31,7 @@ async def get_prompt(state: StateDep) -> JsonResponse:
 
 
 @router.put("/prompt", responses={200: {"model": PromptResponse}, 413: {"model": ErrorResponse}, **ERRORS},
-            dependencies=[Depends(capped_body)],
+            dependencies=[Depends(candle_body)],
             summary="Save a new version of the analysis prompt; the next LLM decision uses it")
 async def put_prompt(state: StateDep, request: PromptRequest) -> JsonResponse:
     await state.prompts.current()  # version 1 is the default, so an edit is version 2 at least

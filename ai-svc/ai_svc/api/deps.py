@@ -17,7 +17,7 @@ def get_state(request: Request) -> AiState:
     return request.app.state.ai
 
 
-# Bodies with candles (spec 004's timeframe_data) may be as large as the gateway forwards.
+# Bodies with candles (spec 004's timeframe_data), feedback notes and prompts may be as large as the gateway forwards.
 MAX_CANDLES_BODY_BYTES = 65_536
 
 

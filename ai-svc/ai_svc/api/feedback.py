@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from dm_shared.envelope import JsonResponse, success
 from dm_shared.schemas import ERRORS, ErrorResponse
 
-from ai_svc.api.deps import StateDep, capped_body
+from ai_svc.api.deps import StateDep, candle_body
 from ai_svc.service import feedback as feedback_service
 from ai_svc.service import performance as performance_service
 from ai_svc.trading_schemas import FeedbackRequest, FeedbackResponse, PerformanceResponse
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1")
 @router.post("/feedback",
              responses={200: {"model": FeedbackResponse}, 409: {"model": ErrorResponse},
                         413: {"model": ErrorResponse}, **ERRORS},
-             dependencies=[Depends(capped_body)],
+             dependencies=[Depends(candle_body)],
              summary="How a signal or analysis turned out for a trader; it labels that prediction in /performance")
 async def feedback(state: StateDep, request: FeedbackRequest) -> JsonResponse:
     return JsonResponse(success(**await feedback_service.record(state, **request.model_dump())))

@@ -67,7 +67,7 @@ def from_request(symbol: str, timeframe_data: dict[str, list[dict[str, float]]],
                  context: dict[str, Any] | None, *, minimum: int = MIN_CANDLES) -> Input:
     """The input of an analysis of the candles a request sent (at least `minimum` closed ones leading)."""
     pair = parse_pair(symbol)
-    lead = next((tf for tf in LEAD if tf in timeframe_data), None)
+    lead = next((tf for tf in LEAD if timeframe_data.get(tf)), None)
     if lead is None:
         raise InsufficientCandlesError("timeframe_data has no candles", details={"needed": minimum})
     now = now_ms()
