@@ -35,6 +35,7 @@ bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in 
 	$(PY) -m bench.ws_fanout
 	$(PY) -m bench.ai
 	$(PY) -m bench.backtest
+	$(PY) -m bench.chain
 
 clean:
 	rm -rf .run $(VENV)

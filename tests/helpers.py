@@ -4,6 +4,8 @@ the recorded payloads it serves."""
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,18 +20,30 @@ from devstack.catalogue import sandbox_url
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
 MARKET_PAGE_TTL = 2.0
+KEYS_REFRESH = 1.0  # the gateway's default GATEWAY_KEYS_REFRESH_SECONDS
 
 # Short TTLs so expiry can be observed in seconds; a high breaker threshold and CoinGecko budget so one
 # test's calls and injected failures never pause an upstream for the next test (the breaker and the
 # budget have tests of their own).
 SUITE_ENV = {
-    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2}),
+    "GATEWAY_CACHE_TTL": json.dumps({"market": 2, "ohlcv": 2, "price": 2, "stats": 2, "chain": 2}),
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
     "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
+    # Every test shares one client address: the edge's per-address limit has tests of its own (test_edge).
+    "GATEWAY_RATE_ANONYMOUS": "1000000/minute",
     "LOG_LEVEL": "INFO",
+    # chain-svc: Etherscan keyed (the sandbox takes any key), quick scans, no pause between tests.
+    "CHAIN_ETHERSCAN_API_KEY": "sandbox-key",
+    "CHAIN_UPSTREAM_TIMEOUT": "1.5",
+    "CHAIN_BREAKER_THRESHOLD": "1000",
+    "CHAIN_BUDGETS": json.dumps({"etherscan": 100_000, "routescan": 100_000, "mempool": 100_000, "esplora": 100_000,
+                                 "whale_alert": 100_000}),
+    "CHAIN_POLL_SECONDS": "1",
+    "CHAIN_LEASE_TTL_SECONDS": "4",
+    "CHAIN_LEASE_RENEW_SECONDS": "1",
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
     "AI_NEWS_URL": "none",
@@ -92,6 +106,17 @@ def running_suite(run_dir: Path, env: dict[str, str] | None = None, **stack_opti
     """The full offline suite: Redis, NATS, mongo-wire, sandbox, market-svc, gateway, traefik."""
     with environment({**SUITE_ENV, **(env or {})}), Stack(run_dir, offline=True, **stack_options) as stack:
         yield stack
+
+
+def create_key(stack: Stack, *, name: str = "test", scopes: str = "read", rate: str | None = None) -> str:
+    """A new API key of the suite's key store, made with the operators' command (python -m gateway.keys)."""
+    command = [sys.executable, "-m", "gateway.keys", "create", "--name", name, "--scopes", scopes,
+               *(("--rate", rate) if rate else ())]
+    result = subprocess.run(command, env={**os.environ, "MONGO_URL": stack.url("mongo")}, capture_output=True,
+                            text=True, timeout=60, check=True)
+    key = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("key "))
+    time.sleep(KEYS_REFRESH + 0.5)  # every gateway reads new keys within GATEWAY_KEYS_REFRESH_SECONDS
+    return key
 
 
 def forget_rate_limits(stack: Stack) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 6
+_CONTRACT_SANDBOX_SPAN = 16
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ def uvicorn_service(
     gateway_var: str | None = None,
     upstreams: Mapping[str, tuple[str, str]] | None = None,
     peers: Mapping[str, str] | None = None,
+    offline_env: Mapping[str, str] | None = None,
 ) -> Component:
     """A FastAPI service run by `python -m uvicorn <package>.main:create_app --factory`.
 
@@ -151,7 +152,8 @@ def uvicorn_service(
         found = {var: stack.url(peer) for var, peer in peers.items() if peer in stack.components}
         if not stack.offline:
             return found
-        return {**found, **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
+        return {**found, **(offline_env or {}),
+                **{var: url(stack, up, suffix) for var, (up, suffix) in upstreams.items()}}
 
     return Component(
         name=name,
@@ -173,7 +175,10 @@ _ROUTER = "gateway@file"
 def _render_traefik_config(stack: Stack) -> None:
     template = string.Template((repo_root() / TRAEFIK_TEMPLATE).read_text())
     target = stack.data_dir("traefik") / "dynamic.yml"
-    target.write_text(template.substitute(gateway_url=stack.url("gateway")))
+    # Every gateway the stack runs (the gateway's address even when it runs elsewhere or not yet).
+    gateways = [name for name in stack.components if name == "gateway" or name.startswith("gateway-")] or ["gateway"]
+    servers = "\n".join(f'          - url: "{stack.url(name)}"' for name in gateways)
+    target.write_text(template.substitute(gateway_servers=servers))
 
 
 def _require_sandbox(stack: Stack) -> None:
@@ -252,14 +257,35 @@ _SERVICE_SPECS: dict[str, tuple] = {
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),
     }),
+    "news": ("news_svc", 8103, "GATEWAY_NEWS_URL", {
+        "NEWS_RSS_URL": ("rss", ""),
+        "NEWS_CRYPTOPANIC_URL": ("cryptopanic", "/api"),
+        "NEWS_NEWSAPI_URL": ("newsapi", ""),
+        "NEWS_ALTERNATIVE_ME_URL": ("alternative_me", ""),
+    }, {"NEWS_MARKET_URL": "market"}),
     # ai-svc reads market-svc and news-svc (internal routes); its one upstream is the optional LLM.
     "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {"AI_LLM_URL": ("openai", "/v1")},
            {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
+    "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
+        "CHAIN_ETHERSCAN_URL": ("etherscan", "/v2/api"),
+        "CHAIN_EVM_FALLBACK_URL": ("etherscan_fallback", "/v2/network/mainnet/evm/{chainid}/etherscan/api"),
+        "CHAIN_MEMPOOL_URL": ("mempool", "/api"),
+        "CHAIN_ESPLORA_URL": ("esplora", "/api"),
+        "CHAIN_WHALE_ALERT_URL": ("whale_alert", "/v1"),
+    }, {"CHAIN_MARKET_URL": "market"}),
+}
+
+# Settings a service gets in offline mode besides its upstream URLs: the sandbox has recordings of the
+# CoinDesk and Cointelegraph feeds, not of Decrypt's.
+_OFFLINE_ENV: dict[str, dict[str, str]] = {
+    "news": {"NEWS_RSS_FEEDS": json.dumps([
+        {"name": "CoinDesk", "url": "https://www.coindesk.com/arc/outboundfeeds/rss/"},
+        {"name": "Cointelegraph", "url": "https://cointelegraph.com/rss"}])},
 }
 
 SERVICES = tuple(
     uvicorn_service(name, spec[0], port=spec[1], gateway_var=spec[2], upstreams=spec[3],
-                    peers=spec[4] if len(spec) > 4 else None)
+                    peers=spec[4] if len(spec) > 4 else None, offline_env=_OFFLINE_ENV.get(name))
     for name, spec in _SERVICE_SPECS.items()
 )
 
@@ -269,19 +295,40 @@ def replica(name: str, index: int) -> Component:
     how replicas share budgets and leases; the gateway keeps talking to the first."""
     package, port, _, upstreams, *peers = _SERVICE_SPECS[name]
     return uvicorn_service(f"{name}-{index}", package, port=port + 10 * index, upstreams=upstreams,
-                           peers=peers[0] if peers else None)
+                           peers=peers[0] if peers else None, offline_env=_OFFLINE_ENV.get(name))
 
-GATEWAY = Component(
-    name="gateway",
-    ports={"gateway": PortSpec(8100)},
-    # The gateway's own server entry (gateway/__main__.py): its HTTP protocol answers fresh cache hits in
-    # the parser, and it tunes the garbage collector after start-up; compose runs the same command.
-    command=lambda stack: [sys.executable, "-m", "gateway", "--host", stack.host, "--port", str(stack.port("gateway"))],
-    ready=lambda stack: HttpGet(f"{stack.url('gateway')}/healthz"),
-    env=lambda stack: {s.gateway_var: stack.url(s.name) for s in SERVICES if s.gateway_var},
-    needs=("redis", "nats", *(s.name for s in SERVICES)),
-    service=True,
-    start_timeout=60.0,
+def gateway_component(name: str = "gateway", port: int = 8100) -> Component:
+    """A gateway process; traefik balances over every one the stack runs (`gateway`, `gateway-1` ...)."""
+    return Component(
+        name=name,
+        ports={name: PortSpec(port)},
+        # The gateway's own server entry (gateway/__main__.py): its HTTP protocol answers fresh cache hits in
+        # the parser, and it tunes the garbage collector after start-up; compose runs the same command.
+        command=lambda stack: [sys.executable, "-m", "gateway", "--host", stack.host, "--port", str(stack.port(name))],
+        ready=lambda stack: HttpGet(f"{stack.url(name)}/healthz"),
+        env=lambda stack: {s.gateway_var: stack.url(s.name) for s in SERVICES if s.gateway_var},
+        needs=("redis", "nats", *(s.name for s in SERVICES)),
+        service=True,
+        start_timeout=60.0,
+    )
+
+
+GATEWAY = gateway_component()
+
+
+def gateway_replica(index: int) -> Component:
+    """Another gateway (`gateway-<index>`, port 8100 + 10 * index) behind the same traefik: replicas share one
+    cache, one set of rate limits and one key store. Traefik must start after it (list it before traefik)."""
+    return gateway_component(f"gateway-{index}", 8100 + 10 * index)
+
+
+# The edge's limits on what a client may send, the same in compose (docker-compose.yml): a whole request
+# (headers and body) within 15 s, so a client trickling its headers is dropped; headers within 64 KiB (the
+# gateway answers anything over 16 KiB with its 431 envelope); an idle keep-alive connection closed after 90 s.
+TRAEFIK_EDGE_FLAGS = (
+    "--entrypoints.web.transport.respondingTimeouts.readTimeout=15s",
+    "--entrypoints.web.transport.respondingTimeouts.idleTimeout=90s",
+    "--entrypoints.web.http.maxHeaderBytes=65536",
 )
 
 TRAEFIK = Component(
@@ -301,6 +348,7 @@ TRAEFIK = Component(
         "--log.level=ERROR",
         # The default 2s throttle also delays a SIGTERM that arrives just after start-up.
         "--providers.providersThrottleDuration=100ms",
+        *TRAEFIK_EDGE_FLAGS,
     ],
     prepare=_render_traefik_config,
     # traefik looks for a traefik.yml in cwd, $HOME/.config and $XDG_CONFIG_HOME before it

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     # Per-message deflate would compress every fanned-out tick once per websocket client.
     config = uvicorn.Config("gateway.main:create_app", factory=True, host=args.host, port=args.port,
                             http=HotPathProtocol, ws_per_message_deflate=False, access_log=False,
+                            # The client's address is the edge's to work out (gateway.clientip), from
+                            # trusted proxies only; no Server header names what answers.
+                            proxy_headers=False, server_header=False,
                             ws_max_size=get_settings().ws.max_frame_bytes)
     _Server(config).run()
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dm_shared.errors import InvalidSymbolError
-from dm_shared.subjects import ANY, signal_subject, ticker_subject, trades_subject
+from dm_shared.subjects import ANY, NEWS_ARTICLE, signal_subject, ticker_subject, trades_subject, whale_subject
 from dm_shared.symbols import parse_pair
 
 KeyKind = Literal["pair", "chain", "none"]
@@ -94,8 +94,15 @@ CHANNELS: tuple[Channel, ...] = (
             fields=("symbol", "price", "change_24h", "volume_24h", "timestamp", "exchange", "seq")),
     Channel(name="trades", subject=trades_subject(ANY, "{key}"), key="pair", delivery="ordered", replay=True,
             listed_by="stream", fields=("symbol", "price", "amount", "side", "timestamp", "id", "exchange", "seq")),
+    Channel(name="whales", subject=whale_subject("{key}"), key="chain", delivery="ordered", replay=True,
+            fields=("id", "chain", "hash", "timestamp", "from", "to", "from_address", "to_address", "from_owner",
+                    "to_owner", "amount", "token", "usd_value", "price_usd", "transfer_type", "block", "source",
+                    "seq")),
     Channel(name="signals", subject=signal_subject("{key}"), key="pair", delivery="ordered", replay=True,
             listed_by="ai", wrapped=("AISignalReceived",),
             fields=("symbol", "id", "signal", "confidence", "score", "timeframe", "entry_price", "target_price",
                     "stop_loss", "risk_reward", "model", "reasoning", "timestamp", "expires_at", "seq")),
+    Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,
+            fields=("id", "title", "url", "source", "published_at", "sentiment", "sentiment_score", "related_symbols",
+                    "categories", "seq")),
 )

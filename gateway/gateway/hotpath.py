@@ -9,14 +9,25 @@ would. Everything else goes to uvicorn unchanged: misses and stale values, error
 methods, requests with a body, HTTP/1.0 or `Connection: close`, requests pipelined behind one still in
 progress, a paused transport, websocket upgrades.
 
+A hit counts against its caller's rate limit like any request (gateway.access): the check is a Redis
+round trip shared with every other check of the same event-loop turn, and while it is under way the
+connection holds its place as uvicorn's own request cycle would (a request pipelined behind it waits). A
+refused hit is the same 429 envelope the ASGI path answers. Requests with a credential that is not valid, or
+for a route that needs a scope, take the ASGI path.
+
 It also answers what HTTP itself cannot read in the suite's envelope instead of uvicorn's plain text: a
 request line over GATEWAY_MAX_URL_BYTES (414), headers over GATEWAY_MAX_HEADER_BYTES (431), anything else
-malformed (400), each followed by closing the connection.
+malformed (400), headers not all sent within GATEWAY_HEADER_TIMEOUT_SECONDS of the connection or of the
+request's first byte (408: a client trickling its headers holds nothing for long), each followed by
+closing the connection.
 
     uvicorn gateway.main:create_app --factory --http gateway.hotpath:HotPathProtocol
     (or UVICORN_HTTP=gateway.hotpath:HotPathProtocol)
 """
 
+import asyncio
+import base64
+import binascii
 import logging
 from urllib.parse import unquote
 
@@ -25,14 +36,41 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from dm_shared.envelope import error_body
-from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, UriTooLongError
+from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, RequestTimeoutError, UriTooLongError
 
-from gateway.proxy import ApiProxy
+from gateway.metrics import HOT_ANSWERS
+from gateway.proxy import ApiProxy, HotAnswer
 from gateway.settings import get_settings
 
 log = logging.getLogger("gateway.hotpath")
-_OK = STATUS_LINE[200]
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def _handshake_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """What makes a websocket upgrade request invalid (RFC 6455 §4.2.1), if anything."""
+    found = dict(headers)
+    key = found.get(b"sec-websocket-key", b"")
+    try:
+        valid_key = len(base64.b64decode(key, validate=True)) == 16
+    except (binascii.Error, ValueError):
+        valid_key = False
+    if not valid_key:
+        return "Sec-WebSocket-Key must be 16 bytes in base64"
+    if found.get(b"sec-websocket-version") != b"13":
+        return "Sec-WebSocket-Version must be 13"
+    return None
+
+
+class _Waiting:
+    """Stands in for uvicorn's request cycle while a hit waits for its rate-limit check: uvicorn queues a
+    request pipelined behind it, and a lost connection marks it, as for its own cycles."""
+
+    def __init__(self):
+        self.response_complete = False
+        self.keep_alive = True
+        self.disconnected = False
+        self.message_event = asyncio.Event()
 
 
 def _find_proxy(app) -> ApiProxy | None:
@@ -56,11 +94,45 @@ class HotPathProtocol(HttpToolsProtocol):
         self.max_url, self.max_headers = settings.max_url_bytes, settings.max_header_bytes
         self.header_bytes = 0
         self.refused: ApiError | None = None
+        self.header_timeout = settings.header_timeout_seconds
+        self.header_timer: asyncio.TimerHandle | None = None
+        self.begun = False
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.answered = False
         self.header_bytes = 0
+        self.begun = True
+        if self.header_timer is None:
+            self._arm_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        if self.header_timeout > 0:
+            self.header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _disarm_header_timer(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _headers_late(self) -> None:
+        """No complete request line and headers in time: 408 if a request had begun, then close."""
+        self.header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.begun:
+            self.refused = RequestTimeoutError(details={"timeout_seconds": self.header_timeout})
+            self.send_400_response("headers not sent in time")
+        else:
+            self.transport.close()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -80,7 +152,9 @@ class HotPathProtocol(HttpToolsProtocol):
         error = self.refused or BadRequestError("The request is not valid HTTP")
         body = orjson.dumps(error_body(error.code, error.message, error.details))
         head = [STATUS_LINE[error.status]]
-        for name, value in self.server_state.default_headers:
+        headers = [*self.server_state.default_headers, _NOSNIFF,
+                   *((k.lower().encode(), v.encode()) for k, v in error.response_headers().items())]
+        for name, value in headers:
             head += (name, b": ", value, b"\r\n")
         head += (b"content-type: application/json\r\ncontent-length: ", b"%d" % len(body),
                  b"\r\nconnection: close\r\n\r\n")
@@ -88,6 +162,8 @@ class HotPathProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        self.begun = False
         answer = None
         if self.proxy is not None:
             try:
@@ -98,14 +174,43 @@ class HotPathProtocol(HttpToolsProtocol):
             super().on_headers_complete()
             return
         self.answered = True
-        head, body = answer
-        # Two writes, no join: the event loop sends both in one writev without copying the body.
-        self.transport.write(head)
+        if answer.pending is None or answer.pending.done():
+            self._write(answer.finish(answer.pending.result() if answer.pending is not None else None))
+            return
+        waiting = self.cycle = _Waiting()
+        answer.pending.add_done_callback(lambda decided: self._write_when_decided(waiting, answer, decided))
+
+    def _write_when_decided(self, waiting: _Waiting, answer: HotAnswer, decided: asyncio.Future) -> None:
+        waiting.response_complete = True
+        if self.transport.is_closing():
+            return
+        self._write(answer.finish(decided.result()))
+
+    def _write(self, response: tuple[int, bytes, list[tuple[bytes, bytes]]]) -> None:
+        status, body, headers = response
+        head = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        # Two writes, no join of the body: the event loop sends both in one writev without copying it.
+        self.transport.write(b"".join(head))
         self.transport.write(body)
+        if status == 200:
+            HOT_ANSWERS.inc()
         if self.access_log:
-            self.access_logger.info('%s:%d - "GET %s HTTP/1.1" 200', *(self.client or ("-", 0)),
-                                    self.url.decode("latin-1"))
-        self.on_response_complete()  # counts it, arms the keep-alive timer
+            self.access_logger.info('%s:%d - "GET %s HTTP/1.1" %d', *(self.client or ("-", 0)),
+                                    self.url.decode("latin-1"), status)
+        self.on_response_complete()  # counts it, arms the keep-alive timer, starts a pipelined request
+
+    def handle_websocket_upgrade(self) -> None:
+        """A websocket handshake uvicorn would refuse in plain text is refused in the envelope instead."""
+        problem = _handshake_problem(self.headers)
+        if problem is None:
+            super().handle_websocket_upgrade()
+            return
+        self.refused = BadRequestError("Not a valid websocket handshake", details={"problem": problem},
+                                       headers={"Sec-WebSocket-Version": "13"})
+        self.send_400_response(problem)
 
     def on_body(self, body: bytes) -> None:
         if not self.answered:
@@ -115,8 +220,9 @@ class HotPathProtocol(HttpToolsProtocol):
         if not self.answered:
             super().on_message_complete()
 
-    def _hit(self) -> tuple[bytes, bytes] | None:
-        """Status line and headers, and body, if the in-process tier has the answer fresh; else None."""
+    def _hit(self) -> HotAnswer | None:
+        """The answer of a GET whose fresh value the in-process tier holds (maybe waiting for its rate-limit
+        check); else None."""
         parser = self.parser
         if (parser.get_method() != b"GET" or parser.get_http_version() != "1.1" or not parser.should_keep_alive()
                 or parser.should_upgrade() or self.pipeline or self.flow.write_paused
@@ -134,12 +240,4 @@ class HotPathProtocol(HttpToolsProtocol):
             path = unquote(path)
         scope = {"type": "http", "method": "GET", "path": path, "query_string": url.query or b"",
                  "headers": self.headers, "client": self.client}
-        answer = self.proxy.answer_hot(scope)
-        if answer is None:
-            return None
-        body, headers = answer
-        head = [_OK]
-        for name, value in (*self.server_state.default_headers, *headers):
-            head += (name, b": ", value, b"\r\n")
-        head.append(b"\r\n")
-        return b"".join(head), body
+        return self.proxy.answer_hot(scope)

@@ -2,7 +2,7 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -16,7 +16,7 @@ from dm_shared.health import DOWN, http_status
 from dm_shared.logs import configure_logging
 from dm_shared.schemas import GatewayHealth
 
-from gateway import health, ws
+from gateway import admin, health, ws
 from gateway.proxy import ApiProxy
 from gateway.settings import get_settings
 from gateway.state import GatewayState
@@ -42,12 +42,14 @@ def create_app() -> ASGIApp:
                                          "activity and live streams.")
     app.state.gateway = state
 
-    @app.get("/health", summary="Status of every service and dependency",
-             responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
+    @app.get("/health", summary="Status of the suite; every service and dependency for admins and internal "
+                                 "addresses", responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
     @app.get("/api/health", summary="The same as /health, under /api",
              responses={200: {"model": GatewayHealth}, 503: {"model": GatewayHealth}})
-    async def get_health() -> JsonResponse:
+    async def get_health(request: Request) -> JsonResponse:
         body = await health.report(services=state.services, cache=state.cache, bus=state.bus, mongo=state.mongo)
+        if not state.access.sees_internals(request.scope["dm.caller"]):
+            del body["components"]  # which parts exist and where they run is for operators
         return JsonResponse({"success": body["status"] != DOWN, "timestamp": now_ms(), **body},
                             status_code=http_status(body["status"]))
 
@@ -66,4 +68,6 @@ def create_app() -> ASGIApp:
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     app.include_router(ws.router)
-    return ApiProxy(app, state=state, ttl=settings.ttl, edge=Edge(cors_origins=settings.cors_origins))
+    app.include_router(admin.router)
+    return ApiProxy(app, state=state, ttl=settings.ttl, edge=Edge(cors_origins=settings.cors_origins),
+                    access=lambda: state.access)

@@ -6,11 +6,24 @@ from typing import Any
 
 import orjson
 
+from dm_shared.schemas import ErrorResponse
+
+from gateway.access import ADMIN_PATHS, INTERNAL
+from gateway.keys import ADMIN
 from gateway.registry import SERVICES, Service
 from gateway.services import ServiceClient
 
 log = logging.getLogger("gateway.openapi")
 _REF = "#/components/schemas/"
+_METHODS = ("get", "post", "put", "patch", "delete")
+# How a caller presents a key (or, when configured, a JWT): /docs shows an Authorize button for both.
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "An API key (`dmk_...`), or a JWT when the deployment accepts them"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key (`dmk_...`)"},
+}
+_CREDENTIALS = [{"bearer": []}, {"apiKey": []}]
+_LIMITED = "Over the caller's rate limit (RateLimit headers on every answer say how close it is)"
 
 
 def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]],
@@ -32,8 +45,42 @@ def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]],
         for route in service.routes:
             if route.target in doc.get("paths", {}):
                 merged["paths"][route.path] = _aliased(doc["paths"][route.target], route.as_query)
+                for operation in _operations(merged["paths"][route.path]):
+                    operation["x-scope"] = route.scope
+                    if route.rate:
+                        operation["x-rate-limit"] = route.rate
     merged["components"]["schemas"] = schemas
+    _secure(merged)
     return merged
+
+
+def _operations(item: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for method, operation in item.items() if method in _METHODS]
+
+
+def _secure(doc: dict[str, Any]) -> None:
+    """Declare the credentials, which operations need which scope, and the 401/403/429 every operation can
+    answer (a bad key anywhere is a 401; a rate limit applies everywhere)."""
+    components = doc["components"]
+    components["securitySchemes"] = SECURITY_SCHEMES
+    error_schema = ErrorResponse.model_json_schema(ref_template=_REF + "{model}")
+    components["schemas"].update(error_schema.pop("$defs", {}))
+    components["schemas"].setdefault("ErrorResponse", error_schema)
+    answer = {"content": {"application/json": {"schema": {"$ref": _REF + "ErrorResponse"}}}}
+    for path, item in doc["paths"].items():
+        for operation in _operations(item):
+            scope = operation.pop("x-scope", ADMIN if path.startswith(ADMIN_PATHS) or path == INTERNAL else None)
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "No valid credential where one is needed, or a key or "
+                                                        "token that is not valid", **answer})
+            responses.setdefault("429", {"description": _LIMITED, **answer})
+            if scope is None:
+                operation["security"] = [{}, *_CREDENTIALS]  # open: anonymous at the per-address limit
+                continue
+            operation["security"] = _CREDENTIALS
+            responses.setdefault("403", {"description": f"The key or token lacks the `{scope}` scope", **answer})
+            note = f"Needs an API key or token with the `{scope}` scope."
+            operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
 
 
 def _aliased(item: dict[str, Any], as_query: str | None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The /api/* fast path: a pure ASGI handler that serves the route table through the cache."""
 
+import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,16 +22,22 @@ from dm_shared.errors import (
 )
 from dm_shared.logs import request_id
 
+from gateway.access import Access, AccessMiddleware, limited
+from gateway.limiter import Decision
 from gateway.registry import ROUTER, Route
 from gateway.relabel import relabel
 from gateway.services import ServiceResponse
 from gateway.state import GatewayState
+from gateway.tokens import UnknownSigningKey
 
+# An answer: status, body, headers.
+Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
 _JSON = (b"content-type", b"application/json")
 _STALE_STATUSES = {502, 503, 504}
 _PASSED_HEADERS = ("retry-after",)
 _HIT, _MISS, _STALE = ((b"x-cache", state) for state in (b"HIT", b"MISS", b"STALE"))
 _AGE_ZERO = (b"age", b"0")
+_NO_STORE = (b"cache-control", b"no-store")
 # Query parameters a route does not take are ignored, and named here.
 _IGNORED = b"x-ignored-params"
 # Bodies forwarded to a route that takes one (POST /api/ai/predict); bigger ones are refused unread.
@@ -64,17 +72,17 @@ def _serve_stale(exc: Exception) -> bool:
     return isinstance(exc, (ServiceUnavailableError, GatewayTimeoutError))
 
 
-def _error(exc: ApiError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def _error(exc: ApiError) -> Response:
     headers = [(k.lower().encode(), v.encode()) for k, v in exc.response_headers().items()]
     return exc.status, orjson.dumps(error_body(exc.code, exc.message, exc.details)), headers
 
 
-def _passthrough(answer: ServiceResponse) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def _passthrough(answer: ServiceResponse) -> Response:
     if not answer.body.startswith(b'{"success":false'):
         # Not an envelope (a crashed worker's page): never show it to clients.
         return _error(ApiError(details={"service_status": answer.status}))
     headers = [(k.encode(), answer.headers[k].encode()) for k in _PASSED_HEADERS if k in answer.headers]
-    return answer.status, answer.body, headers
+    return answer.status, answer.body, [*headers, _NO_STORE]
 
 
 def _response_headers(body: bytes, headers: list[tuple[bytes, bytes]],
@@ -83,19 +91,30 @@ def _response_headers(body: bytes, headers: list[tuple[bytes, bytes]],
 
 
 def _from_cache(entry: Entry, now: int, *, stale: bool,
-                reason: str | None = None) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+                reason: str | None = None) -> Response:
     """A cached answer relabelled as served at `now`, with its X-Cache and Age headers."""
     body = relabel(entry, now=now, stale=stale, reason=reason)
     return 200, body, [_STALE if stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
 
 
+@dataclass
+class HotAnswer:
+    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision is in
+    (`pending`: None when no limit applies)."""
+
+    pending: "asyncio.Future[Decision] | None"
+    finish: Callable[[Decision | None], Response]
+
+
 class ApiProxy:
     """Serves routed paths itself, with the edge work inline, and hands every other request to `app`
-    wrapped in the edge middleware."""
+    wrapped in the edge and access middleware."""
 
-    def __init__(self, app: ASGIApp, *, state: GatewayState, ttl: Callable[[str], float], edge: Edge):
-        self.app = EdgeMiddleware(app, edge)
+    def __init__(self, app: ASGIApp, *, state: GatewayState, ttl: Callable[[str], float], edge: Edge,
+                 access: Callable[[], Access]):
+        self.app = EdgeMiddleware(AccessMiddleware(app, access), edge)
         self.edge = edge
+        self._access = access
         self.ttl = ttl
         self.state = state  # its connections are opened by the lifespan
 
@@ -112,7 +131,11 @@ class ApiProxy:
             if preflight:
                 status = await self.edge.preflight(scope, send, edge_headers)
                 return
-            if scope["method"] not in route.methods:
+            admission = await self._access().admit(scope, route=route.path, needed=route.scope,
+                                                   route_rate=route.rate)
+            if admission.error is not None:
+                status, body, headers = _error(admission.error)
+            elif scope["method"] not in route.methods:
                 status, body, headers = _error(MethodNotAllowedError(list(route.methods)))
             elif scope["method"] != "GET":
                 status, body, headers = await self._forward(route, scope, receive)
@@ -123,35 +146,59 @@ class ApiProxy:
             ignored = route.ignored(scope["query_string"])
             if ignored is not None:
                 headers = [*headers, (_IGNORED, ignored)]
+            headers = [*headers, *admission.headers]
             await send({"type": "http.response.start", "status": status,
                         "headers": _response_headers(body, headers, edge_headers)})
             await send({"type": "http.response.body", "body": body})
         finally:
             self.edge.record(scope, status, started)
 
-    def answer_hot(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
-        """Body and headers of a GET whose fresh answer is in the in-process tier, else None (nothing done).
+    def answer_hot(self, scope: Scope) -> HotAnswer | None:
+        """The answer of a GET of an open route whose fresh value is in the in-process tier, from a caller
+        known without a round trip; else None (nothing done).
 
-        For the HTTP protocol's hit path (gateway.hotpath): the same answer, headers and metrics as
-        `__call__` gives the request.
+        For the HTTP protocol's hit path (gateway.hotpath): the same answer, headers, rate limit and metrics
+        as `__call__` gives the request.
         """
         route = ROUTER.match(scope["path"])
-        if route is None:
+        if route is None or route.scope is not None:
             return None
         started = time.perf_counter()
         answer = self._hot(route, route.resolve(scope["path"], scope["query_string"])[2])
         if answer is None:
             return None
+        access = self._access()
+        try:
+            caller, credential_error = access.identify(scope["client"][0] if scope["client"] else None,
+                                                       scope["headers"])
+        except UnknownSigningKey:
+            return None
+        if credential_error is not None:
+            return None  # the ASGI path counts it and answers 401
         scope["dm.route"] = route.path
         edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
-        status, body, headers = answer
+        _, body, headers = answer
         ignored = route.ignored(scope["query_string"])
         if ignored is not None:
             headers = [*headers, (_IGNORED, ignored)]
-        self.edge.record(scope, status, started)
-        return body, _response_headers(body, headers, edge_headers)
+        quotas = access.quotas(caller, route.path, route.rate) if access.limiter is not None else ()
 
-    def _hot(self, route: Route, key: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+        def finish(decision: Decision | None) -> Response:
+            if decision is None:
+                status, answer_body, answer_headers = 200, body, headers
+            else:
+                rate_headers = decision.headers(quotas)
+                if decision.allowed:
+                    status, answer_body, answer_headers = 200, body, [*headers, *rate_headers]
+                else:
+                    status, answer_body, answer_headers = _error(limited(decision))
+                    answer_headers += rate_headers
+            self.edge.record(scope, status, started)
+            return status, answer_body, _response_headers(answer_body, answer_headers, edge_headers)
+
+        return HotAnswer(access.limiter.check(quotas) if quotas else None, finish)
+
+    def _hot(self, route: Route, key: str) -> Response | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
         now = now_ms()
         entry = self.state.cache.peek(key, now) if route.cache is not None else None
@@ -160,7 +207,7 @@ class ApiProxy:
         return _from_cache(entry, now, stale=False)
 
     async def _forward(self, route: Route, scope: Scope,
-                       receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+                       receive: Receive) -> Response:
         """A request with a body to the owning service, uncached; its answer as the service gave it."""
         rid = scope["dm.request_id"]
         token = request_id.set(rid)
@@ -179,7 +226,7 @@ class ApiProxy:
         return 200, response.content, []
 
     async def _serve(self, route: Route, target: str, query: str, key: str,
-                     rid: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+                     rid: str) -> Response:
         """Through the shared cache (single-flight, stale on failure) to the owning service."""
 
         async def fetch() -> bytes:

@@ -122,6 +122,19 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/derivatives/open-interest/{symbol}", "/v1/derivatives/open-interest/{symbol}", "market"),
     )),
     Service("stream", "http://127.0.0.1:8102"),
+    Service("news", "http://127.0.0.1:8103", routes=(
+        Route("/api/news/latest", "/v1/news/latest", "news",
+              ("limit", "category", "language", "sentiment", "symbol", "source", "since", "cursor")),
+        Route("/api/sentiment/global", "/v1/sentiment/global", "sentiment"),
+        Route("/api/sentiment/global/history", "/v1/sentiment/global/history", "sentiment", ("days",)),
+        Route("/api/sentiment/symbol/{symbol}", "/v1/sentiment/symbol/{symbol}", "sentiment", ("window_hours",)),
+        Route("/api/sentiment/analyze", "/v1/sentiment/analyze", None, methods=("POST",)),
+    )),
+    Service("chain", "http://127.0.0.1:8104", routes=(
+        Route("/api/blockchain/transactions/{address}", "/v1/transactions/{address}", "chain",
+              ("chain", "limit", "offset", "include")),
+        Route("/api/blockchain/whale-alerts", "/v1/whale-alerts", "chain", ("min_value", "chain", "limit")),
+    )),
     Service("ai", "http://127.0.0.1:8105", routes=(
         Route("/api/ai/signals", "/v1/signals", "ai_signals", ("symbol", "timeframe", "min_confidence", "limit")),
         Route("/api/ai/predict", "/v1/predict", None, methods=("POST",)),

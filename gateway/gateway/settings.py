@@ -5,7 +5,7 @@ from functools import lru_cache
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dm_shared.cache import TTL
@@ -19,6 +19,8 @@ class WsSettings(BaseModel):
     """The websocket section (GATEWAY_WS__MAX_CONNECTIONS ...): limits, and channels beyond the built-in table."""
 
     max_connections: int = 10_000
+    # Open connections one client address may hold, across every gateway replica.
+    max_connections_per_ip: int = 50
     max_subscriptions: int = 50
     max_message_bytes: int = 4096
     # The largest frame the server reads at all (a bigger one is closed with 1009 before it is buffered).
@@ -60,6 +62,31 @@ class GatewaySettings(CommonSettings):
     # A longer request line is answered 414, more header bytes 431 (envelopes, in the HTTP parser).
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384
+    # A request whose headers have not all arrived this long after its first byte is answered 408 and closed
+    # (a client trickling its headers holds nothing for long).
+    header_timeout_seconds: float = 10.0
+
+    # The edge (README "Security"). Rates are "N/second|minute|hour|day", counted in Redis for every replica.
+    rate_limits: bool = True
+    rate_anonymous: str = "100/minute"  # per client address, without a key
+    rate_keyed: str = "1000/minute"  # per key (unless the key has its own rate) or token subject
+    # Per public route, beside the caller's own limit, e.g. '{"/api/ai/analyze": "10/minute"}'; over the
+    # registry's `rate` of the route.
+    rate_routes: dict[str, str] = {}
+    # Without Redis, let requests through (logged, counted) or refuse them.
+    rate_fail_open: bool = True
+    # Peers whose X-Forwarded-For / Forwarded is believed (traefik); CIDRs, JSON list.
+    trusted_proxies: list[str] = ["127.0.0.1/32", "::1/128"]
+    # Client addresses that see /metrics and the detailed /health without an admin key.
+    internal_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    keys_refresh_seconds: float = 1.0
+    # Optional JWT bearer tokens: an HS256 secret, or a JWKS URL (RS256/ES256), and the claims checked.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = []
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
     # After start-up, keep everything allocated so far out of every GC pass and collect the young
     # generation less often (a request makes short-lived containers, not cycles): see gateway/__main__.py.
     gc_freeze: bool = True

@@ -10,13 +10,18 @@ from dm_shared.clock import now_ms
 from dm_shared.health import OK
 from dm_shared.mongo import open_mongo
 
+from gateway.access import Access
 from gateway.catalog import Catalog
 from gateway.channels import CHANNELS
+from gateway.connections import ConnectionCap
+from gateway.keys import KeyRing, KeyStore
+from gateway.limiter import Limiter
 from gateway.openapi import OpenApiMerger
 from gateway.registry import SERVICES
 from gateway.services import ServiceClient
 from gateway.settings import GatewaySettings
 from gateway.streams import Hub
+from gateway.tokens import TokenVerifier
 from gateway.ws import Sweeper
 
 
@@ -32,6 +37,9 @@ class GatewayState:
     sweeper: Sweeper = field(init=False)
     mongo: AsyncMongoClient = field(init=False)
     openapi: OpenApiMerger = field(init=False)
+    keys: KeyStore = field(init=False)
+    ring: KeyRing = field(init=False)
+    access: Access = field(init=False)
     ws_connections: int = 0
 
     async def open(self) -> None:
@@ -45,8 +53,24 @@ class GatewayState:
         await self.bus.start()
         self.mongo = open_mongo(settings.mongo_url)
         self.openapi = OpenApiMerger(self.services)
+        self.keys = KeyStore.at(self.mongo, settings.mongo_url)
+        self.ring = KeyRing(self.keys, settings.keys_refresh_seconds)
+        self.ring.start()
+        limiter = Limiter(settings.redis_url, fail_open=settings.rate_fail_open) if settings.rate_limits else None
+        connections = ConnectionCap(settings.redis_url, settings.ws.max_connections_per_ip)
+        connections.start()
+        tokens = None
+        if settings.jwt_secret or settings.jwt_jwks_url:
+            tokens = TokenVerifier(secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+                                   jwks_url=settings.jwt_jwks_url, algorithms=settings.jwt_algorithms or None,
+                                   audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+        self.access = Access(settings, ring=self.ring, limiter=limiter, tokens=tokens, connections=connections)
 
     async def close(self) -> None:
+        await self.ring.stop()
+        if self.access.limiter is not None:
+            await self.access.limiter.close()
+        await self.access.connections.close()
         await self.sweeper.stop()
         await self.bus.close()
         await self.mongo.close()

@@ -1,5 +1,6 @@
-"""Control API on the control port: health, faults, request counts and the websocket stream rate."""
+"""Control API on the control port: health, faults, request counts, the websocket stream rate and mining."""
 
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException
@@ -24,6 +25,30 @@ class FaultIn(BaseModel):
     times: int | None = Field(None, ge=1)
     # JSON answered by status and rate_limit faults instead of the sandbox's error object.
     body: Any = None
+    # With a text `body`: that text under this content type (e.g. text/html), not JSON.
+    content_type: str | None = Field(None, max_length=100)
+
+
+class TransferIn(BaseModel):
+    """One transfer of a block to mine: its value in the chain's base unit (wei, satoshis), optionally its ends."""
+
+    value: int = Field(ge=0, lt=2**256)
+    sender: str | None = Field(None, alias="from", min_length=1, max_length=100)
+    to: str | None = Field(None, min_length=1, max_length=100)
+
+
+class BlockIn(BaseModel):
+    """A block to mine on the sandbox's Ethereum or Bitcoin chain."""
+
+    chain: Literal["ethereum", "bitcoin"] = "ethereum"
+    transfers: list[TransferIn] = Field(min_length=1)
+
+
+class NewsItemIn(BaseModel):
+    """A feed to publish the next recorded item on, and whether CryptoPanic lists it too."""
+
+    feed: Literal["coindesk", "cointelegraph"] = "cointelegraph"
+    cryptopanic: bool = False
 
 
 class KeyStateIn(BaseModel):
@@ -105,6 +130,33 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     async def set_streams(change: StreamsIn) -> Response:
         sandbox.streams.set_rate(change.rate)
         return json_response(sandbox.streams.snapshot())
+
+    @app.post("/_sandbox/chain/blocks", status_code=201)
+    async def mine(block: BlockIn) -> Response:
+        transfers = [{"value": t.value, **({"from": t.sender} if t.sender else {}), **({"to": t.to} if t.to else {})}
+                     for t in block.transfers]
+        try:
+            if block.chain == "bitcoin":
+                return json_response(sandbox.bitcoin.mine(transfers, int(time.time())), status_code=201)
+            mined = sandbox.chain.mine(transfers, int(time.time()))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return json_response({"number": int(mined["number"], 16), "hash": mined["hash"],
+                              "timestamp": int(mined["timestamp"], 16),
+                              "transactions": [tx["hash"] for tx in mined["transactions"]]}, status_code=201)
+
+    @app.get("/_sandbox/chain")
+    async def chain_head() -> Response:
+        return json_response({"head": sandbox.chain.head, "bitcoin_head": sandbox.bitcoin.head,
+                              "calls": dict(sorted(sandbox.chain.calls.items()))})
+
+    @app.post("/_sandbox/news/items", status_code=201)
+    async def publish_news(item: NewsItemIn) -> Response:
+        try:
+            published = sandbox.news.publish(item.feed, item.cryptopanic)
+        except LookupError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return json_response(published, status_code=201)
 
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:

@@ -38,6 +38,8 @@ class Fault:
     times: int | None = None
     # JSON to answer instead of the sandbox's own error object (status and rate_limit modes).
     body: Any = None
+    # With a text `body`: send it as it is under this content type (an HTML error page), not as JSON.
+    content_type: str | None = None
     # Whether the request set retry_after (then a status fault sends Retry-After whatever the status).
     retry_after_given: bool = field(default=False, repr=False)
 
@@ -136,9 +138,12 @@ class RequestCounter:
         return {"total": total, "by_upstream": by_upstream}
 
 
-async def _send_json(send: Send, status: int, body: Any, extra_headers: list[tuple[bytes, bytes]] = ()) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+async def _send_json(send: Send, status: int, body: Any, extra_headers: list[tuple[bytes, bytes]] = (),
+                     content_type: str | None = None) -> None:
+    raw = content_type is not None and isinstance(body, str)
+    payload = body.encode() if raw else orjson.dumps(body)
+    kind = content_type.encode() if raw else b"application/json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + list(extra_headers)})
     await send({"type": "http.response.body", "body": payload})
 
@@ -201,11 +206,11 @@ class FaultLayer:
         elif fault.mode == "status":
             default = {"error": f"sandbox fault {fault.id}: status {fault.status}"}
             await _send_json(send, fault.status, default if fault.body is None else fault.body,
-                             fault.retry_after_header())
+                             fault.retry_after_header(), fault.content_type)
         elif fault.mode == "rate_limit":
             default = {"error": f"sandbox fault {fault.id}: rate limited"}
             await _send_json(send, 429, default if fault.body is None else fault.body,
-                             [(b"retry-after", str(fault.retry_after).encode())])
+                             [(b"retry-after", str(fault.retry_after).encode())], fault.content_type)
         elif fault.mode == "delay":
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)

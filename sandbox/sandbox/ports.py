@@ -1,9 +1,12 @@
-"""Listener ports: one per upstream, at a fixed offset from the port base.
+"""Listener ports: one per upstream, at a fixed offset from the port base."""
 
-Offsets 6-14 and 16 are taken by listeners other branches add; 15 is the OpenAI-compatible chat endpoint.
-"""
-
-OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5, "openai": 15}
+OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "coinmarketcap": 5,
+           # news-svc's sources
+           "rss": 6, "cryptopanic": 7, "newsapi": 8, "alternative_me": 9,
+           # chain-svc's explorers
+           "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14,
+           # ai-svc's LLM: an OpenAI-compatible chat endpoint
+           "openai": 15}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

@@ -4,8 +4,21 @@ import asyncio
 import logging
 from functools import partial
 
-from sandbox import binance, coingecko, coinmarketcap, control, kucoin, okx, openai
+from sandbox import (
+    binance,
+    coingecko,
+    coinmarketcap,
+    control,
+    esplora,
+    etherscan,
+    kucoin,
+    news,
+    okx,
+    openai,
+    whale_alert,
+)
 from sandbox.binance_streams import StreamHub, binance_feeds
+from sandbox.chainstate import BitcoinChain, ChainState
 from sandbox.faults import FaultLayer, FaultStore, RequestCounter
 from sandbox.fixtures import data_dir, load_json
 from sandbox.history import History
@@ -15,7 +28,8 @@ from sandbox.ports import OFFSETS
 logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
-                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app, "openai": openai.create_app}
+                 "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app,
+                 "whale_alert": whale_alert.create_app, "openai": openai.create_app}
 
 
 def load_history() -> History:
@@ -28,7 +42,8 @@ def load_history() -> History:
 
 
 class Sandbox:
-    """Owns the fault store, the request counter, the Binance stream hub and one listener per upstream."""
+    """Owns the fault store, the request counter, the Binance stream hub, the mined Ethereum and Bitcoin chains and one
+    listener per upstream."""
 
     def __init__(self, host: str, port_base: int, history: History | None = None, stream_rate: float = 1.0) -> None:
         self.history = history if history is not None else load_history()
@@ -37,7 +52,17 @@ class Sandbox:
         self.llm_keys = openai.Keys()
         self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
                                  silenced=partial(self.faults.silenced, "binance"))
+        self.chain, self.bitcoin = ChainState(), BitcoinChain()
+        self.news = news.NewsDesk()
         factories = {**UPSTREAM_APPS, "binance": partial(binance.create_app, streams=self.streams),
+                     "etherscan": partial(etherscan.create_app, chain=self.chain),
+                     "etherscan_fallback": partial(etherscan.create_app, chain=self.chain, path_chain_id=True),
+                     "mempool": partial(esplora.create_app, chain=self.bitcoin),
+                     "esplora": partial(esplora.create_app, chain=self.bitcoin),
+                     "rss": lambda _: news.create_rss_app(self.news),
+                     "cryptopanic": lambda _: news.create_cryptopanic_app(self.news),
+                     "newsapi": lambda _: news.create_newsapi_app(self.news),
+                     "alternative_me": lambda _: news.create_alternative_me_app(self.news),
                      "openai": partial(openai.create_app, keys=self.llm_keys)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),

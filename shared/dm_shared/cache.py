@@ -29,6 +29,10 @@ log = logging.getLogger("dm.cache")
 # Seconds a value counts as fresh, per data kind (spec 002, Caching).
 TTL: dict[str, float] = {
     "price": 5, "ohlcv": 60, "market": 60, "news": 300, "sentiment": 600, "ai_signals": 120, "stats": 300,
+    # Not in spec 002. On-chain answers change at most once a block (Ethereum ~12 s, Bitcoin ~10 min); 30 s
+    # keeps an address's history within a few blocks while a page of requests stays inside the free
+    # explorers' allowances (Etherscan 3 calls/s), and new whale alerts also reach clients live on /ws.
+    "chain": 30,
 }
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

@@ -1,4 +1,8 @@
-"""What every app does at its edge: request ids, request metrics and CORS.
+"""What every app does at its edge: request ids, request metrics, CORS and `nosniff`.
+
+CORS is open to the configured origins (`*` by default) for reads and never allows credentials (no
+Access-Control-Allow-Credentials, so no cookies ride along); API keys travel in headers a preflight
+names.
 
 `Edge` holds the logic once. `EdgeMiddleware` applies it around any ASGI app; a fast path (the
 gateway's /api handler) calls it inline instead, because on a cache hit one middleware layer costs
@@ -22,6 +26,8 @@ _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count(1)
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 _PREFLIGHT_MAX_AGE = b"600"
+# A JSON API's answers are never to be sniffed into something a browser would run.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 # Retry-After of a 429/503/504 that did not say (a /health that is down): every such answer carries one.
 _DEFAULT_RETRY = str(int(DEFAULT_RETRY_SECONDS)).encode()
 
@@ -31,7 +37,9 @@ class Edge:
 
     def __init__(self, *, cors_origins: list[str] | None = None,
                  cors_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS"),
-                 cors_expose: tuple[str, ...] = ("x-request-id", "x-cache", "age", "retry-after", "x-ignored-params")):
+                 cors_expose: tuple[str, ...] = ("x-request-id", "x-cache", "age", "retry-after", "x-ignored-params",
+                                                 "ratelimit", "ratelimit-policy", "x-ratelimit-limit",
+                                                 "x-ratelimit-remaining", "x-ratelimit-reset")):
         self.origins = {o.encode() for o in cors_origins or ()}
         self.any_origin = b"*" in self.origins
         self.expose = (b"access-control-expose-headers", ", ".join(cors_expose).encode())
@@ -52,13 +60,13 @@ class Edge:
                 preflight = True
         rid = rid or f"{_ID_PREFIX}{next(_ID_COUNTER):016x}".encode()
         scope["dm.request_id"] = rid.decode()
-        headers = [(REQUEST_ID, rid)]
+        headers = [(REQUEST_ID, rid), _NOSNIFF]
         if origin is not None and (self.any_origin or origin in self.origins):
             if self.any_origin:
                 headers += [(b"access-control-allow-origin", b"*"), self.expose]
             else:
                 headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin"), self.expose]
-        return headers, preflight and len(headers) > 1 and scope.get("method") == "OPTIONS"
+        return headers, preflight and len(headers) > 2 and scope.get("method") == "OPTIONS"
 
     async def preflight(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> int:
         """Answer a CORS preflight; returns the status sent."""

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from dm_shared.clock import now_ms
 from dm_shared.errors import ApiError, MethodNotAllowedError, NotFoundError, ValidationFailedError
@@ -57,6 +58,17 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"errors": errors}
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_of(request: Request) -> set[str]:
+    """Every method some route of the app serves at this request's path (a path with a GET route and a
+    POST route allows both, where Starlette names the first route's only)."""
+    return {method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every failure of `app` answer in the envelope; only the last handler catches Exception."""
 
@@ -66,12 +78,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation(_: Request, exc: RequestValidationError) -> Response:
         return error_response(ValidationFailedError(details=_validation_details(exc)))
 
-    async def on_http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return error_response(NotFoundError("No such endpoint"))
         if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
-            return error_response(MethodNotAllowedError([m.strip() for m in allow.split(",") if m.strip()]))
+            allow = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+            return error_response(MethodNotAllowedError(sorted(allow | _methods_of(request))))
         err = ApiError(str(exc.detail))
         err.status, err.code = exc.status_code, f"HTTP_{exc.status_code}"
         return error_response(err)

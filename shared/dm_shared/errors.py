@@ -5,10 +5,14 @@ handler per app renders them in spec 002's envelope.
 
     ApiError                      INTERNAL_ERROR             500
     ├── BadRequestError           BAD_REQUEST                400  a request HTTP itself cannot read
-    │   └── InvalidRangeError     INVALID_RANGE              400
+    │   ├── InvalidRangeError     INVALID_RANGE              400
+    │   └── InvalidAddressError   INVALID_ADDRESS            400  not an address of the chain asked
     ├── PayloadTooLargeError      PAYLOAD_TOO_LARGE          413
     ├── UriTooLongError           URI_TOO_LONG               414
     ├── HeadersTooLargeError      HEADERS_TOO_LARGE          431
+    ├── RequestTimeoutError       REQUEST_TIMEOUT            408  headers not sent in time (slow client)
+    ├── UnauthorizedError         UNAUTHORIZED               401  no credential, or one that is not valid
+    ├── ForbiddenError            FORBIDDEN                  403  a valid credential without the scope
     ├── ValidationFailedError     VALIDATION_ERROR           422
     ├── NotFoundError             NOT_FOUND                  404
     │   ├── InvalidSymbolError    INVALID_SYMBOL             404
@@ -20,6 +24,7 @@ handler per app renders them in spec 002's envelope.
     │   ├── UpstreamBudgetError        UPSTREAM_BUDGET_EXHAUSTED 503  our own budget for it is spent
     │   ├── UpstreamBadResponseError   UPSTREAM_BAD_RESPONSE 502  a body we could not read
     │   ├── UpstreamRefusedError       UPSTREAM_REFUSED      502  it refused the request itself (HTTP 4xx)
+    │   ├── UpstreamPlanError          UPSTREAM_PLAN_REQUIRED 502  our plan with it does not cover this
     │   ├── UpstreamUnavailableError   UPSTREAM_UNAVAILABLE  503  no answer, or every source failed
     │   └── UpstreamTimeoutError       UPSTREAM_TIMEOUT      504
     ├── SourceUnsupportedError    SOURCE_UNSUPPORTED         501  a source cannot serve this request at all
@@ -51,8 +56,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def response_headers(self) -> dict[str, str]:
-        """The headers of this error's answer: its own, and Retry-After on a 429, 503 or 504."""
-        headers = dict(self.headers)
+        """The headers of this error's answer: its own, no caching anywhere, and Retry-After on a 429, 503
+        or 504."""
+        headers = {"Cache-Control": "no-store", **self.headers}
         if self.status in RETRY_STATUSES and not any(name.lower() == "retry-after" for name in headers):
             seconds = (getattr(self, "retry_after", None) or self.details.get("retry_after")
                        or self.details.get("retry_in") or DEFAULT_RETRY_SECONDS)
@@ -76,8 +82,30 @@ class HeadersTooLargeError(ApiError):
     code, status, message = "HEADERS_TOO_LARGE", 431, "Request headers too large"
 
 
+class RequestTimeoutError(ApiError):
+    code, status, message = "REQUEST_TIMEOUT", 408, "The request was not sent in time"
+
+
+class UnauthorizedError(ApiError):
+    """No credential where one is needed, or one that is not valid (unknown, revoked, expired, badly signed:
+    the answer does not say which, so it tells nothing of whether a key exists)."""
+
+    code, status, message = "UNAUTHORIZED", 401, "A valid API key or token is required"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        super().__init__(message, details=details, headers={"WWW-Authenticate": 'Bearer realm="dreammaker"'})
+
+
+class ForbiddenError(ApiError):
+    code, status, message = "FORBIDDEN", 403, "This key does not have the scope this route needs"
+
+
 class InvalidRangeError(BadRequestError):
     code, message = "INVALID_RANGE", "The time range is empty or reversed"
+
+
+class InvalidAddressError(BadRequestError):
+    code, message = "INVALID_ADDRESS", "Not a valid address for this chain"
 
 
 class ValidationFailedError(ApiError):
@@ -143,6 +171,12 @@ class UpstreamRefusedError(UpstreamError):
 
 class UpstreamBadResponseError(UpstreamError):
     code, message = "UPSTREAM_BAD_RESPONSE", "Upstream sent a response that could not be read"
+
+
+class UpstreamPlanError(UpstreamError):
+    """The upstream answers this only on a paid plan (Etherscan's free tier and BSC): a key matter, not an outage."""
+
+    code, message = "UPSTREAM_PLAN_REQUIRED", "Upstream serves this only on a paid plan"
 
 
 class UpstreamUnavailableError(UpstreamError):

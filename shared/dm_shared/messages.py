@@ -78,6 +78,68 @@ class Signal(Message):
 
 
 @dataclass(frozen=True)
+class WhaleAlert(Message):
+    """A large transfer on a chain (JetStream, replayable), in the fields of GET /api/blockchain/whale-alerts.
+
+    `from`/`to` are Python keywords, so the addresses are held as `sender`/`receiver` and go on the wire
+    as `from`/`to` (labelled with the owner when known), beside `from_address`/`to_address`. `type` names
+    the message on the bus, so the alert's own type (exchange_inflow ...) is `transfer_type` here.
+    """
+
+    type: ClassVar[str] = "whale_alert"
+    id: str
+    chain: str
+    hash: str
+    timestamp: int
+    sender: str
+    receiver: str
+    from_address: str
+    to_address: str
+    from_owner: str | None
+    to_owner: str | None
+    amount: float
+    token: str
+    usd_value: float
+    price_usd: float
+    transfer_type: str
+    block: int | None
+    source: str
+
+    def fields(self) -> dict[str, Any]:
+        """The wire fields, with `from` and `to` under the names the REST alerts use."""
+        body = super().fields()
+        body["from"], body["to"] = body.pop("sender"), body.pop("receiver")
+        return body
+
+    @property
+    def dedup_id(self) -> str:
+        """The Nats-Msg-Id that makes a re-published alert a duplicate JetStream drops."""
+        return f"{self.chain}:{self.hash}"
+
+
+class NewsArticle(Message):
+    """A news article the suite ingested for the first time (JetStream, replayable, deduplicated by id)."""
+
+    type: ClassVar[str] = "news_article"
+    id: str
+    title: str
+    url: str
+    source: str
+    published_at: str
+    sentiment: str | None
+    sentiment_score: float | None
+    related_symbols: list[str]
+    categories: list[str]
+    language: str | None
+    providers: list[str]
+
+    @property
+    def dedup_id(self) -> str:
+        """The Nats-Msg-Id: the article's id, so a re-published article is dropped by the server."""
+        return self.id
+
+
+@dataclass(frozen=True)
 class AiSignalReceived(Message):
     """An analysis of ai-svc's periodic runner in spec 004's broadcast shape: `{"type": "AISignalReceived",
     "data": {...}, "timestamp": "<ISO 8601>"}` (JetStream AI_SIGNALS beside `signal`; Nats-Msg-Id is the

@@ -17,3 +17,16 @@ class Provider:
 
     COINGECKO = "coingecko"
     COINMARKETCAP = "coinmarketcap"
+    ETHERSCAN = "etherscan"
+    # The second Etherscan-compatible explorer (its own API, keyless on its free plan).
+    ROUTESCAN = "routescan"
+    MEMPOOL = "mempool"
+    # Blockstream's Esplora: the same API as mempool.space.
+    ESPLORA = "esplora"
+    WHALE_ALERT = "whale_alert"
+    # chain-svc's own block scan, for whale alerts without a Whale Alert key.
+    CHAIN_DETECTOR = "detector"
+    RSS = "rss"
+    CRYPTOPANIC = "cryptopanic"
+    NEWSAPI = "newsapi"
+    ALTERNATIVE_ME = "alternative_me"

@@ -86,7 +86,8 @@ class GatewayHealth(Model):
     status: str
     version: str
     uptime: float
-    components: dict[str, HealthComponent]
+    # Admins and internal addresses only (GATEWAY_INTERNAL_NETWORKS).
+    components: dict[str, HealthComponent] | None = None
 
 
 class HealthReport(Model):

@@ -32,10 +32,23 @@ def trades_subject(exchange: str, token: str) -> str:
     return f"market.trades.{exchange}.{token}"
 
 
+def whale_subject(chain: str) -> str:
+    """`chain.whale.<chain>`: large transfers seen on a chain, kept in the WHALES stream."""
+    return f"chain.whale.{chain}"
+
+
 TRADES = Stream("MARKET_TRADES", ("market.trades.>",))
+WHALES = Stream("CHAIN_WHALES", ("chain.whale.>",))
+
+# `news.article`: every new article once, kept in the NEWS stream for replay (Nats-Msg-Id: the article id).
+NEWS_ARTICLE = "news.article"
+NEWS = Stream("NEWS", (NEWS_ARTICLE,))
 
 # Key-value buckets: leases that split work between replicas of a service.
 STREAM_LEASES = "stream_leases"
+# chain-svc: one block poller per chain for the whole deployment.
+CHAIN_LEASES = "chain_leases"
+NEWS_LEASES = "news_leases"
 
 
 def signal_subject(token: str) -> str:

@@ -8,6 +8,7 @@ decides what a second attempt costs. Every httpx failure is translated here, onc
 UpstreamError tree.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,17 @@ class Upstream:
         return self.guard.name
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A body fetched with `UpstreamClient.get_bytes`, with the validators for the next conditional GET;
+    `not_modified` when the upstream answered 304 (no body)."""
+
+    content: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
 class _Retryable(Exception):
     def __init__(self, error: UpstreamError):
         self.error = error
@@ -67,42 +79,71 @@ class UpstreamClient:
         await self._http.aclose()
 
     async def get_json(self, upstream: Upstream, path: str, params: dict[str, Any] | None = None,
-                       cost: float = 1.0) -> Any:
-        """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError."""
-        return await upstream.guard.call(lambda: self._get_with_retries(upstream, path, params), cost=cost)
+                       cost: float = 1.0, check: Callable[[Any], None] | None = None) -> Any:
+        """GET `path` on `upstream` and return the decoded JSON, or raise an UpstreamError.
+
+        `check` reads the decoded body of an API that answers errors with HTTP 200 (Etherscan's
+        `status "0"`) and raises the suite's error for it; it runs inside the guard, so a rate-limit
+        answer found there pauses the upstream like a 429 does.
+        """
+        async def call() -> Any:
+            body = await self._get_with_retries(upstream, path, params)
+            if check is not None:
+                check(body)
+            return body
+
+        return await upstream.guard.call(call, cost=cost)
+
+    async def get_bytes(self, upstream: Upstream, path: str, params: dict[str, Any] | None = None, *,
+                        etag: str | None = None, last_modified: str | None = None, cost: float = 1.0) -> Fetched:
+        """GET `path` on `upstream` as raw bytes (a feed, a page); with `etag` / `last_modified` from the last
+        answer it is a conditional GET, and an unchanged resource costs a 304 (`Fetched.not_modified`)."""
+        conditions = {}
+        if etag:
+            conditions["If-None-Match"] = etag
+        if last_modified:
+            conditions["If-Modified-Since"] = last_modified
+
+        def fetched(response: httpx.Response) -> Fetched:
+            return Fetched(response.content, response.headers.get("ETag") or etag,
+                           response.headers.get("Last-Modified") or last_modified,
+                           not_modified=response.status_code == 304)
+
+        return await upstream.guard.call(
+            lambda: self._get_with_retries(upstream, path, params, conditions, fetched), cost=cost)
 
     async def post_json(self, upstream: Upstream, path: str, body: Any, cost: float = 1.0) -> Any:
         """POST `body` as JSON to `path` on `upstream` and return the decoded JSON answer, or raise an
         UpstreamError; never retried."""
         async def send() -> Any:
             try:
-                return await self._send_once(upstream, "POST", path, None, orjson.dumps(body))
+                return await self._request_once(upstream, path, None, {"Content-Type": "application/json"},
+                                                 method="POST", content=orjson.dumps(body))
             except _Retryable as exc:
                 raise exc.error from exc
         return await upstream.guard.call(send, cost=cost)
 
-    async def _get_with_retries(self, upstream: Upstream, path: str, params: dict[str, Any] | None) -> Any:
+    async def _get_with_retries(self, upstream: Upstream, path: str, params: dict[str, Any] | None,
+                                headers: dict[str, str] | None = None, read=None) -> Any:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(1 + upstream.retries), wait=wait_random_exponential(0.05, 0.5),
                 retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)), reraise=True,
             ):
                 with attempt:
-                    return await self._get_once(upstream, path, params)
+                    return await self._request_once(upstream, path, params, headers, read)
         except _Retryable as exc:
             raise exc.error from exc
         raise AssertionError("unreachable: tenacity re-raises the last attempt")
 
-    async def _get_once(self, upstream: Upstream, path: str, params: dict[str, Any] | None) -> Any:
-        return await self._send_once(upstream, "GET", path, params, None)
-
-    async def _send_once(self, upstream: Upstream, method: str, path: str, params: dict[str, Any] | None,
-                         content: bytes | None) -> Any:
+    async def _request_once(self, upstream: Upstream, path: str, params: dict[str, Any] | None,
+                            headers: dict[str, str] | None = None, read=None, *, method: str = "GET",
+                            content: bytes | None = None) -> Any:
         where = {"upstream": upstream.name}
-        headers = upstream.headers if content is None else {**upstream.headers, "Content-Type": "application/json"}
         try:
             response = await self._http.request(method, f"{upstream.base_url}{path}", params=params,
-                                                headers=headers, content=content, timeout=upstream.timeout)
+                                                headers={**upstream.headers, **(headers or {})}, content=content,
+                                                timeout=upstream.timeout)
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(f"{upstream.name} did not answer within {upstream.timeout}s",
                                        details=where) from exc
@@ -123,6 +164,8 @@ class UpstreamClient:
             if status in _RETRYABLE_STATUS:
                 raise _Retryable(error)
             raise error
+        if read is not None:
+            return read(response)
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:

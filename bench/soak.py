@@ -1,0 +1,180 @@
+"""Soak: minutes of mixed load through traefik with the edge on, and every process's memory watched.
+
+Starts the whole offline suite (every service, the gateway, traefik) with the edge's default limits, then:
+- REST from many client identities (each its own loopback address 127.0.N.M, which traefik forwards as the
+  client address), each under its 100/minute: cached reads (the same market page, price and ticker) and
+  uncached ones (a different market limit, order book depth or candle count each time);
+- keyed clients, each under its key's 1,000/minute;
+- one client deliberately over its limit, whose 429s are the only errors expected;
+- websocket clients subscribed to tickers and trades, from addresses holding at most their cap each.
+
+Every answer is counted by kind and status; every ws client's unexpected close is an error. The resident
+memory of every process of the suite is sampled every 10 s; the headline is its growth from minute 2 to the
+end. Targets: 0 errors other than the intended 429s, every process growing less than 10 %.
+
+    .venv/bin/python -m bench.soak [--minutes 10] [--identities 120] [--keys 6] [--ws 500]
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+import httpx
+import websockets
+
+from bench.procstat import rss_mb
+from devstack import Stack
+from devstack.catalogue import CATALOGUE
+
+# The sandbox stands in for every upstream: no budget needs protecting here.
+# The edge's own limits (bench/__init__.py raises the per-address one for the other benchmarks).
+ENV = {"MARKET_BUDGETS": json.dumps({"coingecko": 1_000_000, "coinmarketcap": 1_000_000}),
+       "GATEWAY_RATE_ANONYMOUS": "100/minute", "GATEWAY_RATE_KEYED": "1000/minute"}
+CACHED = ["/api/market?limit=20", "/api/price/BTC", "/api/ticker/ETH", "/api/stats", "/health"]
+
+
+def uncached() -> str:
+    """A request no cache holds yet (or for long): a fresh variant of a list or a book."""
+    return random.choice([f"/api/market?limit={random.randint(1, 500)}",
+                          f"/api/orderbook/BTC?limit={random.randint(1, 100)}",
+                          f"/api/ohlcv?symbol=ETH/USDT&timeframe=1h&limit={random.randint(2, 1000)}",
+                          f"/api/trades/BTC?limit={random.randint(1, 500)}"])
+
+
+def address(index: int) -> str:
+    return f"127.0.{2 + index // 250}.{1 + index % 250}"
+
+
+class Tally:
+    def __init__(self):
+        self.answers: Counter = Counter()
+        self.errors: Counter = Counter()
+        self.latencies: list[float] = []
+        self.ws_messages = 0
+
+
+async def rest_client(base: str, source: str, per_minute: float, until: float, tally: Tally, kind: str,
+                      headers: dict | None = None, over_limit: bool = False) -> None:
+    """Requests at `per_minute` from one address (and key), half cached and half not."""
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    async with httpx.AsyncClient(base_url=base, transport=transport, headers=headers, timeout=30) as http:
+        await asyncio.sleep(random.uniform(0, 60 / per_minute))
+        while time.monotonic() < until:
+            path = random.choice(CACHED) if random.random() < 0.5 else uncached()
+            started = time.monotonic()
+            try:
+                response = await http.get(path)
+                status = response.status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            tally.latencies.append(time.monotonic() - started)
+            tally.answers[(kind, status)] += 1
+            if status != 200 and not (over_limit and status == 429):
+                tally.errors[(kind, path.split("?")[0], status)] += 1
+            await asyncio.sleep(max(0.0, 60 / per_minute - (time.monotonic() - started)))
+
+
+async def ws_client(url: str, source: str, until: float, tally: Tally, channel: str) -> None:
+    try:
+        async with websockets.connect(url, local_addr=(source, 0), open_timeout=30) as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"action": "subscribe", "channel": channel, "symbols": ["BTC/USDT", "ETH/USDT"]}))
+            last_ping = time.monotonic()
+            while time.monotonic() < until:
+                try:
+                    await asyncio.wait_for(ws.recv(), 5)
+                    tally.ws_messages += 1
+                except TimeoutError:
+                    pass
+                if time.monotonic() - last_ping > 20:
+                    await ws.send(json.dumps({"action": "ping"}))
+                    last_ping = time.monotonic()
+    except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+        tally.errors[("ws", channel, type(exc).__name__)] += 1
+
+
+async def sample_memory(stack: Stack, until: float, samples: dict[str, list[tuple[float, float]]]) -> None:
+    started = time.monotonic()
+    while time.monotonic() < until:
+        for name in stack.components:
+            pid = stack.pid(name)
+            if pid:
+                try:
+                    samples.setdefault(name, []).append((time.monotonic() - started, rss_mb(pid)))
+                except FileNotFoundError:
+                    pass
+        await asyncio.sleep(10)
+
+
+def create_key(stack: Stack, index: int) -> str:
+    out = subprocess.run([sys.executable, "-m", "gateway.keys", "create", "--name", f"soak-{index}",
+                          "--scopes", "read"], env={**os.environ, "MONGO_URL": stack.url("mongo")},
+                         capture_output=True, text=True, check=True).stdout
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("key "))
+
+
+async def soak(stack: Stack, args) -> dict:
+    base = stack.url("traefik")
+    keys = [create_key(stack, i) for i in range(args.keys)]
+    await asyncio.sleep(2)  # every replica reads new keys within a second
+    tally, memory = Tally(), {}
+    until = time.monotonic() + args.minutes * 60
+    ids = itertools.count()
+    tasks = [rest_client(base, address(next(ids)), 80, until, tally, "anonymous") for _ in range(args.identities)]
+    tasks += [rest_client(base, address(next(ids)), 800, until, tally, "keyed", {"X-API-Key": key}) for key in keys]
+    tasks.append(rest_client(base, address(next(ids)), 150, until, tally, "over-limit", over_limit=True))
+    ws_url = base.replace("http://", "ws://") + "/ws"
+    first_ws = next(ids) + 10
+    tasks += [ws_client(ws_url, address(first_ws + i // 40), until, tally, "trades" if i % 2 else "ticker")
+              for i in range(args.ws)]
+    tasks.append(sample_memory(stack, until, memory))
+    started = time.monotonic()
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    growth = {}
+    for name, series in memory.items():
+        at_two = statistics.median(mb for t, mb in series if 110 <= t <= 130) if any(
+            110 <= t <= 130 for t, _ in series) else series[0][1]
+        at_end = statistics.median(mb for _, mb in series[-3:])
+        growth[name] = {"rss_mb_minute_2": round(at_two, 1), "rss_mb_end": round(at_end, 1),
+                        "growth_pct": round(100 * (at_end - at_two) / at_two, 1)}
+    latencies = sorted(tally.latencies)
+    return {"minutes": round(elapsed / 60, 2), "requests": len(latencies),
+            "req_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+            "answers": {f"{k}:{s}": n for (k, s), n in sorted(tally.answers.items(), key=str)},
+            "errors": {" ".join(map(str, k)): n for k, n in tally.errors.items()},
+            "ws_clients": args.ws, "ws_messages": tally.ws_messages, "memory": growth}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--identities", type=int, default=120)
+    parser.add_argument("--keys", type=int, default=6)
+    parser.add_argument("--ws", type=int, default=500)
+    args = parser.parse_args()
+    os.environ.update(ENV)
+    with tempfile.TemporaryDirectory() as run_dir, Stack(run_dir, offline=True, catalogue=CATALOGUE) as stack:
+        result = asyncio.run(soak(stack, args))
+    print(json.dumps(result, indent=1))
+    worst = max(result["memory"].items(), key=lambda item: item[1]["growth_pct"])
+    print(f"{result['requests']} requests in {result['minutes']} min ({result['req_per_s']}/s), p50 "
+          f"{result['p50_ms']} ms, p99 {result['p99_ms']} ms; {result['ws_clients']} websocket clients got "
+          f"{result['ws_messages']} messages; errors other than the intended 429s: "
+          f"{sum(result['errors'].values())}; largest RSS growth from minute 2: {worst[0]} "
+          f"{worst[1]['growth_pct']} % (target < 10 %)")
+
+
+if __name__ == "__main__":
+    main()

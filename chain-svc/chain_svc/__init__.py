@@ -1,0 +1,1 @@
+"""chain-svc: address history and whale alerts."""

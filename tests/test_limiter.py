@@ -1,0 +1,108 @@
+"""The rate limiter against a real Redis: exact limits shared by two limiters (two gateway replicas), a
+window that slides, Retry-After that is right, one script call for a whole batch, and headers."""
+
+import asyncio
+import time
+
+import pytest
+import redis
+
+from gateway.limiter import Limiter, Quota, Rate
+
+from helpers import running_suite
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    with running_suite(tmp_path_factory.mktemp("limiter"), components=["redis"]) as stack:
+        yield stack.url("redis")
+
+
+@pytest.fixture
+def fresh(redis_url):
+    with redis.Redis.from_url(redis_url) as r:
+        r.flushall()
+    return redis_url
+
+
+def test_rates_read_as_written():
+    assert Rate.parse("100/minute") == Rate(100, 60) and Rate.parse("5/30seconds") == Rate(5, 30)
+    assert Rate.parse("1000 / hour") == Rate(1000, 3600)
+    with pytest.raises(ValueError):
+        Rate.parse("fast")
+
+
+async def test_two_replicas_share_one_exact_limit(fresh):
+    quota = (Quota("ip", "ip:192.0.2.1", Rate(10, 60)),)
+    one, two = Limiter(fresh), Limiter(fresh)
+    try:
+        decisions = [await (one if i % 2 else two).check(quota) for i in range(12)]
+        assert [d.allowed for d in decisions] == [True] * 10 + [False] * 2
+        assert [d.remaining for d in decisions[:10]] == list(range(9, -1, -1))
+        refused = decisions[-1]
+        assert 58 <= refused.seconds <= 60  # until the first request leaves the window
+        headers = dict(refused.headers(quota))
+        assert headers[b"ratelimit"] == b'"ip";r=0;t=' + str(int(-(-refused.seconds // 1))).encode()
+        assert headers[b"ratelimit-policy"] == b'"ip";q=10;w=60'
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_the_window_slides_and_a_refusal_is_not_counted(fresh):
+    quota = (Quota("ip", "ip:192.0.2.2", Rate(3, 3)),)  # 3 per 3 s: buckets of 50 ms
+    limiter = Limiter(fresh)
+    try:
+        assert all([(await limiter.check(quota)).allowed for _ in range(3)])
+        refused = await limiter.check(quota)
+        assert not refused.allowed and 2.5 < refused.seconds <= 3.05
+        for _ in range(20):  # hammering while refused does not push the window out
+            assert not (await limiter.check(quota)).allowed
+        await asyncio.sleep(refused.seconds + 0.1)
+        assert (await limiter.check(quota)).allowed
+    finally:
+        await limiter.close()
+
+
+async def test_a_route_limit_refuses_without_spending_the_callers_own(fresh):
+    own, route = Quota("key", "key:abc", Rate(100, 60)), Quota("/api/ai/analyze", "key:abc", Rate(2, 60))
+    limiter = Limiter(fresh)
+    try:
+        results = [await limiter.check((own, route)) for _ in range(3)]
+        assert [r.allowed for r in results] == [True, True, False]
+        assert results[-1].quota == route and results[0].quota == route  # the tighter one is reported
+        assert (await limiter.check((own,))).remaining == 97  # the refused one did not count
+    finally:
+        await limiter.close()
+
+
+def script_calls(r: redis.Redis) -> int:
+    stats = r.info("commandstats")
+    return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+async def test_a_burst_of_checks_is_one_round_trip_per_batch_and_exact(fresh):
+    limiter = Limiter(fresh)
+    quota = (Quota("ip", "ip:192.0.2.3", Rate(500, 60)),)
+    try:
+        with redis.Redis.from_url(fresh) as r:
+            before = script_calls(r)
+            started = time.perf_counter()
+            decisions = await asyncio.gather(*(limiter.check(quota) for _ in range(700)))
+            took = time.perf_counter() - started
+            calls = script_calls(r) - before
+        assert sum(d.allowed for d in decisions) == 500
+        assert calls == 3, calls  # 256 checks a call, not one call each
+        assert took < 2
+    finally:
+        await limiter.close()
+
+
+async def test_without_redis_it_fails_open_or_closed_as_set(fresh):
+    for fail_open in (True, False):
+        limiter = Limiter("redis://127.0.0.1:1/0", fail_open=fail_open)
+        try:
+            decision = await limiter.check((Quota("ip", "ip:x", Rate(1, 60)),))
+            assert decision.allowed is fail_open and decision.headers(()) == []
+        finally:
+            await limiter.close()
