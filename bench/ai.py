@@ -9,7 +9,8 @@ as a request makes it. Spec 002's target for AI predictions is 2 s; ours is a wa
 Spec 004's `POST /api/ai/analyze` is timed twice: without an LLM (AI_LLM_ENABLED=false) and with the sandbox's
 OpenAI-compatible endpoint (a second suite, no minimum interval). Each request carries its own strategy
 context, so none is answered from the analysis store; a repeated one (served from the store) is timed too.
-Target: analyze p95 below 500 ms without an LLM.
+Analyze needs a key with the `analyze` scope (made with `python -m gateway.keys`); its per-route limit (spec
+004: 10 a minute) is lifted for the bench with GATEWAY_RATE_ROUTES. Target: analyze p95 below 500 ms without an LLM.
 
     .venv/bin/python -m bench.ai [--requests 200]
 """
@@ -18,6 +19,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -50,6 +53,15 @@ def timed(client: httpx.Client, method: str, path: str, count: int, **kwargs) ->
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.text
     return percentiles(samples)
+
+
+def analyst_key(stack: Stack) -> dict[str, str]:
+    """Headers of a new key with the analyze scope, made with the operators' command."""
+    result = subprocess.run([sys.executable, "-m", "gateway.keys", "create", "--name", "bench", "--scopes", "analyze"],
+                            env={**os.environ, "MONGO_URL": stack.url("mongo")}, capture_output=True, text=True,
+                            timeout=60, check=True)
+    time.sleep(1.5)  # gateways read new keys within GATEWAY_KEYS_REFRESH_SECONDS
+    return {"X-API-Key": next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("key "))}
 
 
 def analyses(client: httpx.Client, count: int) -> dict[str, dict[str, float]]:
@@ -107,6 +119,8 @@ def main() -> None:
     # pairs the sandbox has.
     os.environ["AI_TRACKED_SYMBOLS"] = json.dumps(["BTC/USDT", "ETH/USDT"])
     os.environ["AI_LLM_ENABLED"] = "false"
+    os.environ["GATEWAY_RATE_ROUTES"] = json.dumps({"/api/ai/analyze": "1000000/minute"})
+    os.environ["GATEWAY_RATE_KEYED"] = "1000000/minute"
     results = {}
     with (tempfile.TemporaryDirectory() as run_dir, Stack(run_dir, offline=True, components=COMPONENTS) as stack,
           httpx.Client(base_url=stack.url("traefik"), timeout=30) as client):
@@ -117,10 +131,12 @@ def main() -> None:
                                                                args.requests)
         results["GET /api/ai/signals"] = timed(client, "GET", "/api/ai/signals", args.requests,
                                                params={"limit": 10})
+        client.headers.update(analyst_key(stack))
         without_llm = analyses(client, args.requests)
     os.environ.update({"AI_LLM_ENABLED": "true", "AI_LLM_API_KEY": "sk-bench", "AI_LLM_MIN_INTERVAL_SECONDS": "0"})
     with (tempfile.TemporaryDirectory() as run_dir, Stack(run_dir, offline=True, components=COMPONENTS) as stack,
           httpx.Client(base_url=stack.url("traefik"), timeout=30) as client):
+        client.headers.update(analyst_key(stack))
         with_llm = analyses(client, args.requests)
     results.update(without_llm)
     results.update({name.replace("POST", "POST (sandbox LLM)", 1): r for name, r in with_llm.items()})

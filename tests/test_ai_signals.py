@@ -17,7 +17,7 @@ import websockets
 
 from devstack.catalogue import CATALOGUE, replica
 
-from helpers import SANDBOX_DATA, SUITE_ENV, running_suite
+from helpers import SANDBOX_DATA, SUITE_ENV, create_key, running_suite
 
 INTERVAL = 3
 ENV = {
@@ -201,10 +201,16 @@ async def test_the_runner_publishes_ai_signal_received_once_per_pair_and_slot_on
     assert {s["symbol"] for s in stored["symbol_breakdown"]} == PAIRS
 
 
-def test_without_an_llm_the_indicator_engine_decides_and_says_so(two_replicas):
+@pytest.fixture(scope="module")
+def trader(two_replicas) -> dict[str, str]:
+    """Headers of a key that may analyse and give feedback."""
+    return {"X-API-Key": create_key(two_replicas, name="trader", scopes="analyze,write")}
+
+
+def test_without_an_llm_the_indicator_engine_decides_and_says_so(two_replicas, trader):
     api = two_replicas.url("traefik")
     body = httpx.post(api + "/api/ai/analyze", json={"symbol": "BTC", "strategy_context": {"risk_level": "no-llm"}},
-                      timeout=30).json()
+                      headers=trader, timeout=30).json()
     assert body["decided_by"] == "indicator-engine" and body["signal"] == body["engine"]["signal"]
     assert body["llm"] == {"configured": False, "used": False, "model": None, "prompt_version": None,
                            "decision_id": None, "latency_ms": None, "reason": body["llm"]["reason"]}
@@ -272,12 +278,12 @@ def assert_equal_by_hand(answer: dict, hand: dict) -> None:
     assert counts["labelled"] == hand["labelled"]
 
 
-def test_performance_equals_a_hand_computation_and_moves_with_outcomes_and_feedback(two_replicas):
+def test_performance_equals_a_hand_computation_and_moves_with_outcomes_and_feedback(two_replicas, trader):
     with pymongo.MongoClient(two_replicas.url("mongo")) as client:
-        check_performance(two_replicas, client["dreammaker"])
+        check_performance(two_replicas, client["dreammaker"], trader)
 
 
-def check_performance(stack, db) -> None:
+def check_performance(stack, db, trader: dict[str, str]) -> None:
     api = stack.url("traefik") + "/api/ai/performance"
     # A runner analysis still open: the window ends at it, so it is pending until its outcome is recorded.
     newest = wait_for(lambda: db.ai_analysis_results.find_one({"status": "open", "requested_by": "runner"},
@@ -302,7 +308,7 @@ def check_performance(stack, db) -> None:
     hit = judged["outcome"]["hit"]
     flip = ("LOSS" if hit else "PROFIT") if judged["type"] != "hold" else ("PROFIT" if hit else "LOSS")
     response = httpx.post(stack.url("traefik") + "/api/ai/feedback",
-                          json={"signal_id": judged["_id"], "actual_outcome": flip})
+                          json={"signal_id": judged["_id"], "actual_outcome": flip}, headers=trader)
     assert response.status_code == 200, response.text
     changed = httpx.get(api, params={"until": until}).json()
     assert changed["counts"]["from_feedback"] == after["counts"]["from_feedback"] + 1
