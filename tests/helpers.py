@@ -1,6 +1,7 @@
 """What suite tests share: the whole suite as local processes on free ports, the sandbox's control API,
 the recorded payloads it serves."""
 
+import csv
 import itertools
 import json
 import os
@@ -31,8 +32,12 @@ SUITE_ENV = {
     "MARKET_UPSTREAM_TIMEOUT": "1.5",
     "MARKET_PRICE_BUDGET_MS": "1000",
     "MARKET_BREAKER_THRESHOLD": "1000",
-    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000}),
+    "MARKET_BUDGETS": json.dumps({"coingecko": 100_000, "coinmarketcap": 100_000, "coinpaprika": 100_000}),
     "MARKET_PAGE_TTL_SECONDS": str(MARKET_PAGE_TTL),
+    # History blocks are fetched for every request here, as the fallback tests inject a fault between two
+    # windows of one block; tests/test_upstream_resources.py runs a suite of its own with the block cache on.
+    "MARKET_HISTORY_TTL_SECONDS": "0",
+    "MARKET_HISTORY_CLOSED_TTL_SECONDS": "0",
     # Every test shares one client address: the edge's per-address limit has tests of its own (test_edge).
     "GATEWAY_RATE_ANONYMOUS": "1000000/minute",
     "LOG_LEVEL": "INFO",
@@ -89,6 +94,15 @@ def unique_limit() -> int:
 def recorded(name: str):
     """A recorded upstream payload the sandbox serves."""
     return json.loads((SANDBOX_DATA / name).read_text())
+
+
+def recorded_closes(symbol: str) -> dict[int, float]:
+    """The recorded hourly closes under their close times, shifted as the sandbox serves them (the last
+    recorded candle is the one in progress now)."""
+    with open(SANDBOX_DATA / "history" / f"{symbol}_1h.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    shift = int(time.time()) // 3600 * 3_600_000 - int(rows[-1]["t"])
+    return {int(r["t"]) + shift + 3_600_000: float(r["c"]) for r in rows}
 
 
 @contextmanager

@@ -114,6 +114,7 @@ def test_offline_market_points_every_upstream_at_the_sandbox(tmp_path) -> None:
     # devstack sets no key: without one market-svc skips CoinMarketCap, visibly.
     assert env["MARKET_CMC_URL"] == f"http://127.0.0.1:{18900 + offsets['coinmarketcap']}"
     assert env.get("MARKET_CMC_API_KEY") == os.environ.get("MARKET_CMC_API_KEY")
+    assert env["MARKET_COINPAPRIKA_URL"] == f"http://127.0.0.1:{18900 + offsets['coinpaprika']}/v1"
     assert "MARKET_BINANCE_URL" not in Stack(tmp_path, offline=False, components=[]).env_for(
         "market"
     ).keys() - os.environ.keys()

@@ -1,6 +1,5 @@
 """Every market endpoint through traefik: the values the sandbox's venues serve, and a fallback each."""
 
-import csv
 import statistics
 import time
 from datetime import UTC, datetime
@@ -9,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from helpers import SANDBOX_DATA, recorded, served
+from helpers import recorded, recorded_closes, served
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +107,13 @@ def test_stats_and_fallback(api, sandbox):
                                       "volume_24h": best["total_volume"]}
     changes = [g["change_24h"] for g in body["top_losers"]]
     assert changes == sorted(changes)
+    # both /global sources down: the estimate from CoinGecko's coin list (tests/test_stats_sources.py has the rest)
     sandbox.fault("coingecko", mode="status", status=500, path="/api/v3/global")
+    sandbox.fault("coinpaprika", mode="status", status=500)
     time.sleep(2.1)
     fallback = ok(api.get("/api/stats"))
     assert fallback["source"] == "coingecko-markets" and fallback["provenance"]["notes"]
+    assert [f["source"] for f in fallback["provenance"]["failed"]] == ["coingecko", "coinpaprika"]
     assert fallback["global"]["total_market_cap"] == sum(c["market_cap"] for c in coins)
 
 
@@ -121,18 +123,10 @@ def test_dominance_and_fallback(api, sandbox):
     assert body["dominance"]["BTC"] == round(shares["btc"], 4) and body["dominance"]["ETH"] == round(shares["eth"], 4)
     assert abs(sum(body["dominance"].values()) - 100) < 0.01
     sandbox.fault("coingecko", mode="status", status=503, path="/api/v3/global")
+    sandbox.fault("coinpaprika", mode="status", status=503)
     time.sleep(2.1)
     fallback = ok(api.get("/api/stats/dominance"))
     assert fallback["source"] == "coingecko-markets" and "BTC" in fallback["dominance"]
-
-
-def recorded_closes(symbol: str) -> dict[int, float]:
-    """The recorded hourly closes under their close times, shifted as the sandbox serves them (the last
-    recorded candle is the one in progress now)."""
-    with open(SANDBOX_DATA / "history" / f"{symbol}_1h.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    shift = int(time.time()) // 3600 * 3_600_000 - int(rows[-1]["t"])
-    return {int(r["t"]) + shift + 3_600_000: float(r["c"]) for r in rows}
 
 
 @pytest.mark.parametrize("interval, days", [("1h", 2), ("1d", 20), ("1M", 200)])

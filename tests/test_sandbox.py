@@ -22,10 +22,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
+from dm_shared.errors import UpstreamRateLimitedError
 from dm_shared.guard import Guard
 from dm_shared.upstream import UpstreamClient
 
 from market_svc.adapters.cmc import CoinMarketCapAdapter
+from market_svc.adapters.coinpaprika import CoinPaprikaAdapter
 from sandbox.ports import OFFSETS
 
 DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
@@ -989,6 +991,38 @@ def test_market_svc_coinmarketcap_adapter_reads_the_listener(sandbox, control):
         (r["symbol"], r["cmc_rank"], cmc_quote(r, "price"), cmc_quote(r, "market_cap"), cmc_quote(r, "volume_24h"))
         for r in rows]
     assert items[0]["symbol"] == "BTC" and items[0]["price"] == 12957.520086190707
+
+
+def test_coinpaprika_global_is_served_as_recorded_and_read_by_market_svcs_adapter(sandbox, control):
+    recording = recorded("coinpaprika/global.json")
+    with httpx.Client(base_url=sandbox["coinpaprika"], timeout=5) as client:
+        assert client.get("/v1/global").json() == recording
+        assert client.get("/v1/tickers").status_code == 404  # nothing else was recorded
+    for status in (402, 429):  # the free plan's spent month, and too many calls
+        control.post("/_sandbox/faults", json={"upstream": "coinpaprika", "mode": "status", "status": status,
+                                               "times": 1, "body": {"error": "free plan limit reached"}})
+
+    async def read() -> list:
+        client = UpstreamClient()
+        try:
+            adapter = CoinPaprikaAdapter(client, guard=Guard("coinpaprika"), base_url=f"{sandbox['coinpaprika']}/v1",
+                                         timeout=5)
+            answers = []
+            for _ in range(3):
+                try:
+                    answers.append(await adapter.fetch_global())
+                except UpstreamRateLimitedError as exc:
+                    answers.append(exc.details["status"])
+            return answers
+        finally:
+            await client.close()
+
+    limited_402, limited_429, totals = asyncio.run(read())
+    assert (limited_402, limited_429) == (402, 429)  # both read as a rate limit, not as a refusal
+    assert (totals.total_market_cap, totals.market_cap_percentage) == (
+        recording["market_cap_usd"], {"btc": recording["bitcoin_dominance_percentage"]})
+    assert control.get("/_sandbox/requests").json()["by_upstream"] == {"coinpaprika": {"/v1/global": 1 + 3,
+                                                                                         "/v1/tickers": 1}}
 
 
 def test_fault_status_hits_once(sandbox, control):

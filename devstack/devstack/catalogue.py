@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 # Contract offsets (sandbox/sandbox/ports.py is the source of truth once installed).
-_CONTRACT_SANDBOX_SPAN = 16
+_CONTRACT_SANDBOX_SPAN = 17
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,7 @@ _SERVICE_SPECS: dict[str, tuple] = {
         "MARKET_KUCOIN_URL": ("kucoin", ""),
         "MARKET_OKX_URL": ("okx", ""),
         "MARKET_CMC_URL": ("coinmarketcap", ""),
+        "MARKET_COINPAPRIKA_URL": ("coinpaprika", "/v1"),
     }),
     "stream": ("stream_svc", 8102, "GATEWAY_STREAM_URL", {
         "STREAM_BINANCE_WS_URL": ("binance", "ws:"),

@@ -77,13 +77,15 @@ class ExchangeInfoResponse(Sourced):
 
 
 class GlobalFigures(Model):
+    """Market-wide figures in USD; null where the answering source does not publish one (see the notes)."""
+
     total_market_cap: float | None
     total_volume_24h: float | None
-    bitcoin_dominance: float | None
+    bitcoin_dominance: float | None = Field(description="Bitcoin's share of the total market cap, percent")
     ethereum_dominance: float | None
     defi_dominance: float | None
-    market_cap_change_24h: float | None
-    volume_change_24h: float | None
+    market_cap_change_24h: float | None = Field(description="Change of the total market cap over 24 hours, percent")
+    volume_change_24h: float | None = Field(description="Change of the 24 hour volume over 24 hours, percent")
     active_cryptocurrencies: int | None
     active_markets: int | None
     active_exchanges: int | None
@@ -99,8 +101,9 @@ class Mover(Model):
 
 class StatsResponse(Sourced):
     global_: GlobalFigures = Field(alias="global")
-    top_gainers: list[Mover]
-    top_losers: list[Mover]
+    top_gainers: list[Mover] | None = Field(description="The day's largest risers among CoinGecko's 250 largest "
+                                                        "coins; null when that list cannot be had (see notes)")
+    top_losers: list[Mover] | None = Field(description="The day's largest fallers, likewise")
 
 
 class DominanceResponse(Sourced):

@@ -22,10 +22,12 @@ class MarketSettings(CommonSettings):
     okx_url: str | None = None
     cmc_url: str = "https://pro-api.coinmarketcap.com"
     cmc_api_key: SecretStr | None = None
+    coinpaprika_url: str = "https://api.coinpaprika.com/v1"
     upstream_timeout: float = 5.0
     # Rate budget per upstream in its cost units per minute, shared by every replica through Redis.
-    # Defaults: CoinGecko and CoinMarketCap 30 calls/min (their free tiers); exchanges the limit ccxt
-    # encodes for them. Override e.g. MARKET_BUDGETS='{"coingecko": 500}' for a paid plan.
+    # Defaults: CoinGecko and CoinMarketCap 30 calls/min (their free tiers), CoinPaprika its free plan's 20,000
+    # calls a month (0.46/min, up to 20 at once); exchanges the limit ccxt encodes for them. Override e.g.
+    # MARKET_BUDGETS='{"coingecko": 500}' for a paid plan.
     budgets: dict[str, float] = {}
     # How long /price waits for its sources; a slower one is left out and listed as late.
     price_budget_ms: float = 1000.0
@@ -45,6 +47,10 @@ class MarketSettings(CommonSettings):
     # How long a fetched market list serves every limit, sort and filter before it is fetched again (spec 002's
     # market TTL); shared by every replica through Redis. 0: fetched for every request (concurrent ones share it).
     page_ttl_seconds: float = Field(60.0, ge=0)
+    # How long a block of price history (domain/history_blocks.py) serves every window cut from it: the block in
+    # progress (spec 002's OHLCV TTL), and a closed one, whose data no longer changes. 0: fetched for every request.
+    history_ttl_seconds: float = Field(60.0, ge=0)
+    history_closed_ttl_seconds: float = Field(86400.0, ge=0)
 
 
 @lru_cache

@@ -16,14 +16,18 @@ from dm_shared.upstream import UpstreamClient
 
 from market_svc.adapters.cmc import CoinMarketCapAdapter
 from market_svc.adapters.coingecko import CoinGeckoAdapter
+from market_svc.adapters.coinpaprika import CoinPaprikaAdapter
 from market_svc.adapters.exchange import ExchangeAdapter
 from market_svc.domain.listings import Listings
 from market_svc.settings import MarketSettings
 
 T = TypeVar("T")
 
-# Published free-tier allowances, calls per minute.
-HTTP_LIMITS = {Provider.COINGECKO: 30.0, Provider.COINMARKETCAP: 30.0}
+# Published free-tier allowances. CoinPaprika's is 20,000 calls a month: less than one a minute, so its bucket
+# holds more than a minute's allowance (20 calls, what two /stats routes spend in 50 minutes of CoinGecko outage).
+MINUTES_PER_MONTH = 30 * 24 * 60
+HTTP_LIMITS = {Provider.COINGECKO: Limit(30.0), Provider.COINMARKETCAP: Limit(30.0),
+               Provider.COINPAPRIKA: Limit(20_000 / MINUTES_PER_MONTH, burst=20.0)}
 
 
 class Sources:
@@ -42,6 +46,8 @@ class Sources:
                                           api_key=secret(settings.coingecko_api_key), **common)
         self.cmc = CoinMarketCapAdapter(client, guard=guard(Provider.COINMARKETCAP), base_url=settings.cmc_url,
                                         api_key=secret(settings.cmc_api_key), **common)
+        self.coinpaprika = CoinPaprikaAdapter(client, guard=guard(Provider.COINPAPRIKA),
+                                              base_url=settings.coinpaprika_url, **common)
         venues = {Venue.BINANCE: settings.binance_url, Venue.KUCOIN: settings.kucoin_url, Venue.OKX: settings.okx_url}
         self.exchanges = [ExchangeAdapter(venue, guard=guard(venue), base_url=url,
                                           markets_ttl=settings.markets_refresh_seconds, **common)
@@ -53,14 +59,14 @@ class Sources:
         # Whole upstream lists, shared by every replica, from which client queries are cut (service/market.py).
         self.pages = Cache(settings.redis_url)
         if budget is not None:
-            published = {**HTTP_LIMITS, **{e.name: 60_000 / e.exchange.rateLimit for e in self.exchanges}}
-            for name, per_minute in {**published, **settings.budgets}.items():
-                budget.meter(name, Limit(per_minute))
+            published = {**HTTP_LIMITS, **{e.name: Limit(60_000 / e.exchange.rateLimit) for e in self.exchanges}}
+            for name, limit in {**published, **{n: Limit(v) for n, v in settings.budgets.items()}}.items():
+                budget.meter(name, limit)
 
     @property
     def adapters(self) -> list:
         """Every adapter, for /health."""
-        return [self.coingecko, *self.exchanges, self.cmc]
+        return [self.coingecko, *self.exchanges, self.cmc, self.coinpaprika]
 
     async def close(self) -> None:
         for adapter in self.adapters:

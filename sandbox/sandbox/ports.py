@@ -6,7 +6,9 @@ OFFSETS = {"control": 0, "coingecko": 1, "binance": 2, "kucoin": 3, "okx": 4, "c
            # chain-svc's explorers
            "etherscan": 10, "etherscan_fallback": 11, "mempool": 12, "esplora": 13, "whale_alert": 14,
            # ai-svc's LLM: an OpenAI-compatible chat endpoint
-           "openai": 15}
+           "openai": 15,
+           # market-svc's second source of global stats
+           "coinpaprika": 16}
 
 
 def ports_for(base: int, names: list[str] | None = None) -> dict[str, int]:

@@ -8,6 +8,7 @@ from sandbox import (
     binance,
     coingecko,
     coinmarketcap,
+    coinpaprika,
     control,
     esplora,
     etherscan,
@@ -29,7 +30,8 @@ logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
                  "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app,
-                 "whale_alert": whale_alert.create_app, "openai": openai.create_app}
+                 "whale_alert": whale_alert.create_app, "coinpaprika": coinpaprika.create_app,
+                 "openai": openai.create_app}
 
 
 def load_history() -> History:

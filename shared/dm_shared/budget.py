@@ -1,9 +1,9 @@
 """One rate budget per upstream for every replica: a token bucket in Redis, and a pause after a 429/418.
 
 Each upstream's published limit (CoinGecko's calls per minute, an exchange's request weight) is a
-bucket holding a minute's allowance and refilling continuously. A call takes its cost or is refused at
-once, so the caller falls back to another source (or a labelled stale value) instead of queueing into
-a ban. When an upstream answers 429 or 418, its Retry-After pauses it for every replica.
+bucket holding a minute's allowance (or the burst its limit names) and refilling continuously. A call
+takes its cost or is refused at once, so the caller falls back to another source (or a labelled stale
+value) instead of queueing into a ban. When an upstream answers 429 or 418, its Retry-After pauses it for every replica.
 Without Redis, each replica keeps a bucket of its own and says so in its log.
 """
 
@@ -46,19 +46,26 @@ return {granted, wait}
 
 @dataclass(frozen=True)
 class Limit:
-    """An upstream's published allowance, in its own cost units per minute."""
+    """An upstream's published allowance, in its own cost units per minute, and how much of it may be spent at
+    once (`burst`, a minute's allowance unless said: an allowance published per month, such as CoinPaprika's
+    free plan, is less than one call a minute and needs a bucket that holds more)."""
 
     per_minute: float
+    burst: float | None = None
 
     @property
     def per_ms(self) -> float:
         return self.per_minute / 60_000
 
+    @property
+    def capacity(self) -> float:
+        return self.burst if self.burst is not None else self.per_minute
+
 
 class _LocalBucket:
     def __init__(self, limit: Limit | None):
         self.limit = limit
-        self.tokens = limit.per_minute if limit else 0.0
+        self.tokens = limit.capacity if limit else 0.0
         self.at = time.monotonic() * 1000
         self.paused_until = 0.0
 
@@ -68,7 +75,7 @@ class _LocalBucket:
             return -1, self.paused_until - now
         if self.limit is None:
             return 1, 0
-        self.tokens = min(self.limit.per_minute, self.tokens + (now - self.at) * self.limit.per_ms)
+        self.tokens = min(self.limit.capacity, self.tokens + (now - self.at) * self.limit.per_ms)
         self.at = now
         if self.tokens >= cost:
             self.tokens -= cost
@@ -97,7 +104,7 @@ class Budget:
         try:
             granted, wait_ms = await self._script(
                 keys=[f"{self._ns}:budget:{upstream}", f"{self._ns}:pause:{upstream}"],
-                args=[limit.per_minute, limit.per_ms, cost] if limit else [-1, 0, cost])
+                args=[limit.capacity, limit.per_ms, cost] if limit else [-1, 0, cost])
         except (TimeoutError, RedisError, OSError) as exc:
             log.warning("budget of %s kept locally, Redis unavailable: %s", upstream, exc)
             granted, wait_ms = self._local_bucket(upstream).take(cost)

@@ -117,6 +117,7 @@ class WhaleAlert(Message):
         return f"{self.chain}:{self.hash}"
 
 
+@dataclass(frozen=True)
 class NewsArticle(Message):
     """A news article the suite ingested for the first time (JetStream, replayable, deduplicated by id)."""
 

@@ -17,6 +17,7 @@ class Provider:
 
     COINGECKO = "coingecko"
     COINMARKETCAP = "coinmarketcap"
+    COINPAPRIKA = "coinpaprika"
     ETHERSCAN = "etherscan"
     # The second Etherscan-compatible explorer (its own API, keyless on its free plan).
     ROUTESCAN = "routescan"

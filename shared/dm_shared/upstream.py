@@ -40,6 +40,9 @@ class Upstream:
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 5.0
     retries: int = 1
+    # Statuses this upstream uses for "too many requests" beyond the ones every venue shares (dm_shared.ratelimit),
+    # e.g. CoinPaprika's 402 when a free plan's monthly calls are spent.
+    rate_limit_statuses: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -151,7 +154,7 @@ class UpstreamClient:
             raise _Retryable(UpstreamUnavailableError(f"{upstream.name} is unreachable ({type(exc).__name__})",
                                                       details=where)) from exc
         status = response.status_code
-        if status >= 400 and is_rate_limit(status, response.content):
+        if status >= 400 and (status in upstream.rate_limit_statuses or is_rate_limit(status, response.content)):
             code = venue_code(response.content)
             raise UpstreamRateLimitedError(
                 f"{upstream.name} asked us to slow down (HTTP {status}{f', code {code}' if code else ''})",

@@ -10,7 +10,8 @@ from dm_shared.schemas import ERRORS
 from market_svc.api.deps import SourcesDep, SymbolPath
 from market_svc.domain.history import INTERVALS
 from market_svc.schemas import DominanceResponse, HistoryResponse, StatsResponse
-from market_svc.service.stats import get_dominance, get_history, get_stats
+from market_svc.service.history import get_history
+from market_svc.service.stats import get_dominance, get_stats
 
 router = APIRouter(prefix="/v1")
 Interval = Literal[INTERVALS]  # type: ignore[valid-type]

@@ -123,15 +123,17 @@ class OpenInterest(Model):
 
 
 class GlobalMarket(Model):
-    """Market-wide totals as a data provider publishes them."""
+    """Market-wide totals as a data provider publishes them (in USD); what a provider does not publish is None,
+    and `market_cap_percentage` holds only the coins it breaks out."""
 
     total_market_cap: float | None
     total_volume_24h: float | None
     market_cap_percentage: dict[str, float] = Field(description="Share of the total market cap by lower-case ticker")
-    market_cap_change_24h: float | None
+    market_cap_change_24h: float | None = Field(description="Change of the total market cap over 24 hours, percent")
+    volume_change_24h: float | None = Field(None, description="Change of the 24 hour volume over 24 hours, percent")
     active_cryptocurrencies: int | None
-    markets: int | None
-    updated_at: int | None
+    markets: int | None = Field(description="How many exchanges the provider tracks")
+    updated_at: int | None = Field(description="When the provider last updated these figures, unix seconds")
 
 
 class Chart(Model):

@@ -2,9 +2,9 @@
 
 Upstream resources are fetched, not client variants: each source's list (CoinGecko's and CoinMarketCap's
 top coins by market cap for a currency and category, Binance's USDT tickers) is fetched once per
-MARKET_PAGE_TTL_SECONDS for every replica (dm_shared.cache: single flight across replicas), and every
-`limit`, `sort` and filter a client asks for is cut from it here. The number of upstream calls does not grow
-with the variety of client queries.
+MARKET_PAGE_TTL_SECONDS for every replica (service/pages.py: single flight across replicas, refusals kept
+too), and every `limit`, `sort` and filter a client asks for is cut from it here. The number of upstream
+calls does not grow with the variety of client queries.
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,6 +19,7 @@ from dm_shared.provenance import Provenance
 from market_svc.domain import market
 from market_svc.domain.types import MarketItem
 from market_svc.service.labels import noted
+from market_svc.service.pages import get_page
 from market_svc.sources import Sources
 
 AGGREGATE = "aggregate"
@@ -40,10 +41,10 @@ async def _listed(sources: Sources, key: str, fetch: Callable[[], Awaitable[list
     async def fetch_bytes() -> bytes:
         return orjson.dumps([item.model_dump() for item in await fetch()])
 
-    lookup = await sources.pages.get_or_fetch(key, sources.settings.page_ttl_seconds, fetch_bytes)
-    items = lookup.entry.memo.get("items")
+    entry = await get_page(sources, key, sources.settings.page_ttl_seconds, fetch_bytes)
+    items = entry.memo.get("items")
     if items is None:
-        items = lookup.entry.memo["items"] = [MarketItem(**row) for row in orjson.loads(lookup.entry.body)]
+        items = entry.memo["items"] = [MarketItem(**row) for row in orjson.loads(entry.body)]
     return items
 
 

@@ -69,6 +69,16 @@ async def test_the_budget_is_spent_per_call(budget):
     assert len(calls) == 2
 
 
+async def test_an_allowance_of_less_than_a_call_a_minute_is_spent_from_its_burst(budget):
+    budget.meter("monthly", Limit(per_minute=20_000 / 43_200, burst=3))  # 20,000 calls a month
+    guard = Guard("monthly", budget=budget)
+    call, calls = counting("ok")
+    assert [await guard.call(call) for _ in range(3)] == ["ok"] * 3
+    with pytest.raises(UpstreamBudgetError) as spent:
+        await guard.call(call)
+    assert len(calls) == 3 and 125 < spent.value.details["retry_in"] <= 130  # the next call in 2 minutes 10
+
+
 async def test_foreign_errors_are_translated_and_a_cancel_releases_the_trial():
     guard = Guard("sdk", breaker=CircuitBreaker("sdk", threshold=1, cooldown=0))
     broken, _ = counting(error=KeyError("choices"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import ccxt
 import pytest
 
-from market_svc.adapters import cmc, coingecko, exchange
+from market_svc.adapters import cmc, coingecko, coinpaprika, exchange
 
 DATA = Path(__file__).resolve().parents[3] / "sandbox" / "data"
 
@@ -43,6 +43,19 @@ def test_coinmarketcap_listing_rows():
         usd = row["quote"]["USD"]
         assert (item.symbol, item.rank, item.id) == (row["symbol"], row["cmc_rank"], row["slug"])
         assert (item.price, item.market_cap, item.volume_24h) == (usd["price"], usd["market_cap"], usd["volume_24h"])
+
+
+def test_coinpaprika_global_says_only_what_it_publishes():
+    data = recorded("coinpaprika/global.json")
+    totals = coinpaprika.to_global(data)
+    assert (totals.total_market_cap, totals.total_volume_24h) == (2_559_344_984_924, 217_605_673_763)
+    assert totals.market_cap_percentage == {"btc": 44.68}  # bitcoin's share only: no other coin is broken out
+    assert (totals.market_cap_change_24h, totals.volume_change_24h) == (-1.86, -18.21)  # percent, as published
+    assert (totals.active_cryptocurrencies, totals.updated_at) == (5438, 1_634_927_806)
+    assert totals.markets is None  # no count of markets or exchanges
+    for missing in ("market_cap_usd", "bitcoin_dominance_percentage"):  # the figures it is asked for
+        with pytest.raises(coinpaprika.UpstreamBadResponseError), coinpaprika.reading("coinpaprika", "/global"):
+            coinpaprika.to_global({k: v for k, v in data.items() if k != missing})
 
 
 @pytest.fixture(scope="module")
