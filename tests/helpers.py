@@ -17,6 +17,7 @@ import redis
 
 from devstack import Stack
 from devstack.catalogue import sandbox_url
+from gateway.registry import SERVICES
 
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "sandbox" / "data"
 
@@ -52,6 +53,17 @@ SUITE_ENV = {
     # Until news-svc runs in the suite (then the stack points ai-svc at it), ai-svc runs without one:
     # never someone else's news-svc on the default port.
     "AI_NEWS_URL": "none",
+    # ai-svc's LLM is the sandbox's OpenAI-compatible endpoint (the stack points AI_LLM_URL at it offline), with
+    # two keys so that a test can rate-limit one, and no minimum interval, so that every analysis may ask it.
+    "AI_LLM_API_KEY": "sk-sandbox-primary",
+    "AI_LLM_BACKUP_KEYS": "sk-sandbox-backup",
+    "AI_LLM_MIN_INTERVAL_SECONDS": "0",
+    # The periodic runner's pairs: those the sandbox has history of.
+    "AI_TRACKED_SYMBOLS": json.dumps(["BTC/USDT", "ETH/USDT"]),
+    # Routes' own limits (spec 004's 10 analyses a minute ...) are the edge's stack's to test; suite tests call
+    # those routes more often.
+    "GATEWAY_RATE_ROUTES": json.dumps({route.path: "1000000/minute" for service in SERVICES
+                                       for route in service.routes if route.rate}),
 }
 
 _unique = itertools.count(200)

@@ -94,6 +94,13 @@ def test_analysis_parts_come_from_their_sources_and_sentiment_is_null_without_ne
     assert flow["funding_rate"] == funding["funding_rate"]
 
 
+def test_an_analysis_served_from_the_gateway_cache_keeps_its_documented_shape(api):
+    first = api.get("/api/ai/analysis/ETH")
+    again = api.get("/api/ai/analysis/ETH")  # the contract client checks both against the document
+    assert first.status_code == again.status_code == 200
+    assert again.headers["x-cache"] == "HIT" and again.json()["provenance"]["cached"]
+
+
 BAD_BODIES = [
     ({"symbol": "NOPE/USDT", "horizon": 3}, 404, "INVALID_SYMBOL"),
     ({"symbol": "BTC/USDT", "horizon": 0}, 422, "VALIDATION_ERROR"),

@@ -1,20 +1,23 @@
-"""Signals with two ai-svc replicas: made on the schedule by the lease holder, stored once, published once
-on NATS and delivered once to a /ws subscriber; an expired signal's outcome comes from the sandbox's candles."""
+"""Signals and spec 004's periodic analyses with two ai-svc replicas: made on the schedule by the lease holder,
+stored once, published once on NATS and delivered once to a /ws subscriber; an expired signal's or analysis's
+outcome comes from the sandbox's candles, and /api/ai/performance is computed from those outcomes and feedback."""
 
 import asyncio
 import csv
+import itertools
 import json
 import time
 
 import httpx
 import nats
 import orjson
+import pymongo
 import pytest
 import websockets
 
 from devstack.catalogue import CATALOGUE, replica
 
-from helpers import SANDBOX_DATA, SUITE_ENV, running_suite
+from helpers import SANDBOX_DATA, SUITE_ENV, create_key, running_suite
 
 INTERVAL = 3
 ENV = {
@@ -25,6 +28,10 @@ ENV = {
     "AI_LEASE_RENEW_SECONDS": "1",
     # A news-svc that is down: nothing listens there.
     "AI_NEWS_URL": "http://127.0.0.1:9",
+    # Spec 004's runner on the same schedule, its analyses judged 2 s after they are made; no LLM here.
+    "AI_ANALYSIS_INTERVAL_SECONDS": str(INTERVAL),
+    "AI_ANALYSIS_EXPIRY_SECONDS": "2",
+    "AI_LLM_ENABLED": "false",
     "GATEWAY_CACHE_TTL": json.dumps({**json.loads(SUITE_ENV["GATEWAY_CACHE_TTL"]), "ai_signals": 1}),
 }
 PAIRS = {"BTC/USDT", "ETH/USDT"}
@@ -57,9 +64,9 @@ def hourly_rows(symbol: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-async def test_signals_appear_on_the_schedule_once_each_on_nats_and_on_ws(two_replicas):
-    stack = two_replicas
-    wait_for(lambda: sum(health(stack, n)["generating"] for n in ("ai", "ai-1")) == 1, 20)
+async def listen(stack, seconds: float) -> tuple[list[dict], list[dict]]:
+    """Every message on ai.signal.> at NATS, and every message of a /ws `signals` subscriber to both pairs,
+    for `seconds`."""
     nc = await nats.connect(stack.url("nats"))
     on_nats: list[dict] = []
 
@@ -73,18 +80,24 @@ async def test_signals_appear_on_the_schedule_once_each_on_nats_and_on_ws(two_re
         await ws.recv()  # connection
         await ws.send(json.dumps({"action": "subscribe", "channel": "signals", "symbols": ["BTC/USDT", "eth"]}))
 
-        async def listen():
+        async def receive():
             while True:
-                message = orjson.loads(await ws.recv())
-                if message.get("channel") == "signals" and "data" in message:
-                    on_ws.append(message["data"])
+                on_ws.append(orjson.loads(await ws.recv()))
 
-        listener = asyncio.create_task(listen())
-        await asyncio.sleep(INTERVAL * 3 + 1.5)
+        listener = asyncio.create_task(receive())
+        await asyncio.sleep(seconds)
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
     await nc.close()
+    return on_nats, on_ws
 
+
+async def test_signals_appear_on_the_schedule_once_each_on_nats_and_on_ws(two_replicas):
+    stack = two_replicas
+    wait_for(lambda: sum(health(stack, n)["generating"] for n in ("ai", "ai-1")) == 1, 20)
+    everything, ws_messages = await listen(stack, INTERVAL * 3 + 1.5)
+    on_nats = [m for m in everything if m["type"] == "signal"]
+    on_ws = [m["data"] for m in ws_messages if m.get("channel") == "signals" and "data" in m and "type" not in m]
     ids = [m["id"] for m in on_nats]
     assert len(ids) >= 2 * len(PAIRS) and len(ids) == len(set(ids))  # on the schedule, each once
     slots = {}
@@ -162,6 +175,162 @@ def test_analysis_answers_with_news_svc_down_and_says_why(two_replicas):
     assert news["kind"] == "source"
 
 
+async def test_the_runner_publishes_ai_signal_received_once_per_pair_and_slot_on_nats_and_ws(two_replicas):
+    stack = two_replicas
+    everything, ws_messages = await listen(stack, INTERVAL * 3 + 1.5)
+    on_nats = [m for m in everything if m["type"] == "AISignalReceived"]
+    ids = [m["data"]["id"] for m in on_nats]
+    assert len(ids) >= 2 * len(PAIRS) and len(ids) == len(set(ids))  # each analysis once
+    slots: dict[int, set[str]] = {}
+    for message in on_nats:
+        slots.setdefault(int(message["data"]["id"].rsplit("_", 1)[1]), set()).add(message["data"]["symbol"])
+    assert len(slots) >= 2 and all(s == PAIRS for s in list(slots.values())[:-1])
+    assert all(t2 - t1 == INTERVAL * 1000 for t1, t2 in itertools.pairwise(sorted(slots)))
+    assert len({m["producer"] for m in on_nats}) == 1  # only the lease holder
+    first = on_nats[0]
+    assert set(first) == {"schema", "type", "seq", "data", "timestamp", "producer"}
+    assert set(first["data"]) >= {"symbol", "signal", "confidence", "timestamp", "model_type", "timeframe",
+                                  "reasoning", "strategy_scores"}
+    assert first["data"]["signal"] in ("long", "short", "neutral") and first["timestamp"].startswith("20")
+    assert first["data"]["model_type"] == "indicator-engine"  # no LLM in this deployment
+    received = [m for m in ws_messages if m.get("type") == "AISignalReceived"]
+    assert sorted(m["data"]["id"] for m in received) == sorted(ids)  # the /ws subscriber got each once
+    assert all(m["channel"] == "signals" and isinstance(m["data"]["seq"], int) for m in received)
+    assert not [m for m in ws_messages if m.get("type") == "gap"]  # signals and analyses share one numbering
+    stored = httpx.get(stack.url("traefik") + "/api/ai/storage/stats").json()
+    assert {s["symbol"] for s in stored["symbol_breakdown"]} == PAIRS
+
+
+@pytest.fixture(scope="module")
+def trader(two_replicas) -> dict[str, str]:
+    """Headers of a key that may analyse and give feedback."""
+    return {"X-API-Key": create_key(two_replicas, name="trader", scopes="analyze,write")}
+
+
+def test_without_an_llm_the_indicator_engine_decides_and_says_so(two_replicas, trader):
+    api = two_replicas.url("traefik")
+    body = httpx.post(api + "/api/ai/analyze", json={"symbol": "BTC", "strategy_context": {"risk_level": "no-llm"}},
+                      headers=trader, timeout=30).json()
+    assert body["decided_by"] == "indicator-engine" and body["signal"] == body["engine"]["signal"]
+    assert body["llm"] == {"configured": False, "used": False, "model": None, "prompt_version": None,
+                           "decision_id": None, "latency_ms": None, "reason": body["llm"]["reason"]}
+    assert "no LLM is configured" in body["llm"]["reason"]
+    info = httpx.get(api + "/api/ai/info").json()
+    assert not info["llm"]["configured"] and info["model_version"].startswith("indicator engine")
+    assert health(two_replicas, "ai")["components"]["llm"]["status"] == "skipped"
+
+
+DAY = 86_400_000
+CALL = {"buy": "long", "sell": "short", "hold": "neutral"}
+
+
+def by_hand(stack, until: int, model: str | None = None) -> dict:
+    """Spec 004's figures from the stored predictions, outcomes and feedback, by the documented rules."""
+    window = {"timestamp": {"$gte": until - 30 * DAY, "$lte": until}}
+    with pymongo.MongoClient(stack.url("mongo")) as client:
+        db = client["dreammaker"]
+        docs = [*db.ai_signals.find(window), *db.ai_analysis_results.find(window),
+                *db.ai_analysis_archive.find(window)]
+        feedback = {f["prediction_id"]: f["actual_outcome"]
+                    for f in db.ai_feedback.find().sort([("received_at", 1), ("_id", 1)])}
+    counts = {"TP": 0, "FP": 0, "TN": 0, "FN": 0}
+    made, confidences, slots = 0, [], set()
+    for doc in docs:
+        name = doc["model"]["name"] if isinstance(doc["model"], dict) else doc["model"]
+        if model is not None and name != model:
+            continue
+        if doc.get("status") == "not_judged" and doc["_id"] not in feedback:
+            continue
+        made += 1
+        confidences.append(doc["confidence"])
+        if doc.get("requested_by") == "runner":
+            slots.add((doc["slot"], doc["symbol"]))
+        call = CALL[doc["type"]]
+        if doc["_id"] in feedback:
+            right = feedback[doc["_id"]] == "PROFIT" if call != "neutral" else feedback[doc["_id"]] != "PROFIT"
+        elif (doc.get("outcome") or {}).get("hit") is not None:
+            right = doc["outcome"]["hit"]
+        else:
+            continue
+        counts[("TN" if right else "FN") if call == "neutral" else ("TP" if right else "FP")] += 1
+    tp, fp, tn, fn = counts["TP"], counts["FP"], counts["TN"], counts["FN"]
+    labelled = tp + fp + tn + fn
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    times = sorted(slot for slot, _ in slots)
+    expected = ((times[-1] - times[0]) // (INTERVAL * 1000) + 1) * len({s for _, s in slots}) if slots else 0
+    return {"overall_accuracy": (tp + tn) / labelled if labelled else None, "precision": precision, "recall": recall,
+            "f1_score": 2 * precision * recall / (precision + recall) if precision and recall else None,
+            "predictions_made": made, "successful_predictions": tp + tn,
+            "average_confidence": sum(confidences) / len(confidences) if confidences else None,
+            "model_uptime": f"{len(slots) / expected * 100:.1f}%" if expected else None, "labelled": labelled,
+            "counts": counts}
+
+
+def assert_equal_by_hand(answer: dict, hand: dict) -> None:
+    for name in ("overall_accuracy", "precision", "recall", "f1_score", "average_confidence"):
+        assert answer[name] == (None if hand[name] is None else pytest.approx(hand[name], abs=2e-6)), name
+    for name in ("predictions_made", "successful_predictions", "model_uptime"):
+        assert answer[name] == hand[name], name
+    counts = answer["counts"]
+    assert (counts["true_positive"], counts["false_positive"], counts["true_negative"], counts["false_negative"]) == (
+        hand["counts"]["TP"], hand["counts"]["FP"], hand["counts"]["TN"], hand["counts"]["FN"])
+    assert counts["labelled"] == hand["labelled"]
+
+
+def test_performance_equals_a_hand_computation_and_moves_with_outcomes_and_feedback(two_replicas, trader):
+    with pymongo.MongoClient(two_replicas.url("mongo")) as client:
+        check_performance(two_replicas, client["dreammaker"], trader)
+
+
+def check_performance(stack, db, trader: dict[str, str]) -> None:
+    api = stack.url("traefik") + "/api/ai/performance"
+    # A runner analysis still open: the window ends at it, so it is pending until its outcome is recorded.
+    newest = wait_for(lambda: db.ai_analysis_results.find_one({"status": "open", "requested_by": "runner"},
+                                                               sort=[("timestamp", -1)]), 20)
+    until = newest["timestamp"]
+    before = httpx.get(api, params={"until": until}).json()
+    assert before["window"]["end"] == until and before["counts"]["pending"] >= 1
+
+    def settled():
+        window = {"timestamp": {"$lte": until}, "status": "open"}
+        return db.ai_signals.count_documents(window) + db.ai_analysis_results.count_documents(window) == 0
+
+    wait_for(settled, 20)
+    after = httpx.get(api, params={"until": until}).json()
+    assert after["counts"]["from_outcomes"] > before["counts"]["from_outcomes"]
+    assert after["counts"]["pending"] < before["counts"]["pending"]
+    assert_equal_by_hand(after, by_hand(stack, until))
+    assert after["last_updated"] and after["overall_accuracy"] is not None
+    assert set(after["reasons"]) == {name for name in ("precision", "recall", "f1_score") if after[name] is None}
+    # Feedback that contradicts a recorded outcome changes the figures, by the same rules.
+    judged = db.ai_analysis_results.find_one({"timestamp": {"$lte": until}, "outcome.hit": {"$ne": None}})
+    hit = judged["outcome"]["hit"]
+    flip = ("LOSS" if hit else "PROFIT") if judged["type"] != "hold" else ("PROFIT" if hit else "LOSS")
+    response = httpx.post(stack.url("traefik") + "/api/ai/feedback",
+                          json={"signal_id": judged["_id"], "actual_outcome": flip}, headers=trader)
+    assert response.status_code == 200, response.text
+    changed = httpx.get(api, params={"until": until}).json()
+    assert changed["counts"]["from_feedback"] == after["counts"]["from_feedback"] + 1
+    assert changed["successful_predictions"] == after["successful_predictions"] + (-1 if hit else 1)
+    assert_equal_by_hand(changed, by_hand(stack, until))
+    # Per model, on request.
+    grouped = httpx.get(api, params={"until": until, "by": "model"}).json()
+    for group in grouped["breakdown"]:
+        assert_equal_by_hand(group, by_hand(stack, until, model=group["key"]))
+    assert {g["key"] for g in grouped["breakdown"]} == set(grouped["models"])
+
+
+def test_performance_without_outcomes_is_null_with_the_reason(two_replicas):
+    api = two_replicas.url("traefik") + "/api/ai/performance"
+    body = httpx.get(api, params={"symbol": "SOL"}).json()  # nothing is made for SOL/USDT here
+    assert body["predictions_made"] == 0 and body["successful_predictions"] == 0
+    for name in ("overall_accuracy", "precision", "recall", "f1_score", "average_confidence", "model_uptime"):
+        assert body[name] is None and body["reasons"][name], name
+    first = httpx.get(api, params={"until": 1}).json()  # a window before anything was made
+    assert first["overall_accuracy"] is None and "no prediction was made" in first["reasons"]["overall_accuracy"]
+
+
 def test_the_other_replica_takes_over_when_the_generator_dies(two_replicas):
     stack = two_replicas
     leader = wait_for(lambda: next((n for n in ("ai", "ai-1") if health(stack, n)["generating"]), None), 20)
@@ -216,13 +385,13 @@ async def test_a_signal_made_twice_is_stored_once_and_published_once(two_replica
     try:
         assert await store.insert(dict(doc)) is True
         assert await store.insert(dict(doc)) is False  # the second maker of the slot stores nothing
-        state = SimpleNamespace(store=store, settings=AiSettings())
+        state = SimpleNamespace(store=store, settings=AiSettings(), publish_lock=asyncio.Lock())
         generator = Generator(state, Publisher(bus, producer="test"))
         await generator.publish_pending()
         await store.signals.update_one({"_id": doc["_id"]}, {"$set": {"published": False}})  # crash before marking
         await generator.publish_pending()
         assert generator.publisher.published == 2
-        kept = [orjson.loads(m.data)["id"] async for m in bus.replay("ai.signal.BTC-USDT")]
+        kept = [orjson.loads(m.data).get("id") async for m in bus.replay("ai.signal.BTC-USDT")]
         assert kept.count(doc["_id"]) == 1
     finally:
         await store.signals.drop()

@@ -174,8 +174,18 @@ class Analysis(Model):
     missing: dict[str, Missing] = Field(description="Each null part and why")
 
 
+class CacheLabel(Model):
+    """What the gateway adds to an answer it serves from its cache."""
+
+    cached: bool
+    stale: bool
+    age_ms: int
+    stale_reason: str | None = None
+
+
 class AnalysisResponse(Model):
     success: bool
     timestamp: int
     symbol: str
     analysis: Analysis
+    provenance: CacheLabel | None = Field(None, description="Added by the gateway when it answers from its cache")

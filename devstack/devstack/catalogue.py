@@ -264,8 +264,9 @@ _SERVICE_SPECS: dict[str, tuple] = {
         "NEWS_NEWSAPI_URL": ("newsapi", ""),
         "NEWS_ALTERNATIVE_ME_URL": ("alternative_me", ""),
     }, {"NEWS_MARKET_URL": "market"}),
-    # ai-svc reads market-svc and news-svc (internal routes), no upstream of its own.
-    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {}, {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
+    # ai-svc reads market-svc and news-svc (internal routes); its one upstream is the optional LLM.
+    "ai": ("ai_svc", 8105, "GATEWAY_AI_URL", {"AI_LLM_URL": ("openai", "/v1")},
+           {"AI_MARKET_URL": "market", "AI_NEWS_URL": "news"}),
     "chain": ("chain_svc", 8104, "GATEWAY_CHAIN_URL", {
         "CHAIN_ETHERSCAN_URL": ("etherscan", "/v2/api"),
         "CHAIN_EVM_FALLBACK_URL": ("etherscan_fallback", "/v2/network/mainnet/evm/{chainid}/etherscan/api"),

@@ -46,6 +46,9 @@ class Channel(BaseModel):
     listed_by: str | None = None
     # Other names clients use for this channel (the Dreammaker frontend asks for `market_data`).
     aliases: tuple[str, ...] = ()
+    # Message types that carry their own `data` object (spec 004's AISignalReceived): a client gets their
+    # `type`, `data` (with the message's `seq`) and `timestamp` instead of the row's fields.
+    wrapped: tuple[str, ...] = ()
 
     @property
     def keys_field(self) -> str | None:
@@ -79,6 +82,9 @@ class Channel(BaseModel):
 
     def project(self, message: dict[str, Any]) -> dict[str, Any]:
         """The update a client receives for one bus message."""
+        if message.get("type") in self.wrapped:
+            return {"channel": self.name, "type": message["type"],
+                    "data": {**message["data"], "seq": message.get("seq")}, "timestamp": message.get("timestamp")}
         return {"channel": self.name, "data": {name: message.get(name) for name in self.fields}}
 
 
@@ -93,7 +99,7 @@ CHANNELS: tuple[Channel, ...] = (
                     "to_owner", "amount", "token", "usd_value", "price_usd", "transfer_type", "block", "source",
                     "seq")),
     Channel(name="signals", subject=signal_subject("{key}"), key="pair", delivery="ordered", replay=True,
-            listed_by="ai",
+            listed_by="ai", wrapped=("AISignalReceived",),
             fields=("symbol", "id", "signal", "confidence", "score", "timeframe", "entry_price", "target_price",
                     "stop_loss", "risk_reward", "model", "reasoning", "timestamp", "expires_at", "seq")),
     Channel(name="news", subject=NEWS_ARTICLE, key="none", delivery="ordered", replay=True,

@@ -139,6 +139,20 @@ SERVICES: tuple[Service, ...] = (
         Route("/api/ai/signals", "/v1/signals", "ai_signals", ("symbol", "timeframe", "min_confidence", "limit")),
         Route("/api/ai/predict", "/v1/predict", None, methods=("POST",)),
         Route("/api/ai/analysis/{symbol}", "/v1/analysis/{symbol}", "ai_signals"),
+        # Spec 004's AI trading endpoints, with its per-endpoint limits ("other endpoints": 60 a minute).
+        Route("/api/ai/analyze", "/v1/analyze", None, methods=("POST",), scope="analyze", rate="10/minute"),
+        Route("/api/ai/info", "/v1/info", None, rate="60/minute"),
+        Route("/api/ai/strategies", "/v1/strategies", None, rate="60/minute"),
+        Route("/api/ai/strategy-recommendations", "/v1/strategy-recommendations", None, methods=("POST",),
+              rate="5/minute"),
+        Route("/api/ai/market-condition", "/v1/market-condition", None, methods=("POST",), rate="5/minute"),
+        Route("/api/ai/feedback", "/v1/feedback", None, methods=("POST",), scope="write", rate="20/minute"),
+        Route("/api/ai/performance", "/v1/performance", None, ("model", "symbol", "window_days", "until", "by"),
+              rate="60/minute"),
+        Route("/api/ai/storage/stats", "/v1/storage/stats", None, rate="10/minute"),
+        Route("/api/ai/storage/clear", "/v1/storage/clear", None, methods=("POST",), scope="admin", rate="1/minute"),
+        Route("/api/ai/prompt", "/v1/prompt", None, methods=("GET", "PUT"), scope="admin", rate="60/minute"),
+        Route("/api/ai/decisions", "/v1/decisions", None, ("symbol", "id", "limit"), scope="admin", rate="60/minute"),
     )),
 )
 

@@ -168,7 +168,7 @@ class Hub:
         async def deliver(msg) -> None:
             try:
                 message = channel.project(orjson.loads(msg.data))
-            except (orjson.JSONDecodeError, AttributeError):
+            except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
                 log.warning("unreadable message on %s", msg.subject)
                 return
             text = orjson.dumps(message).decode()  # once, however many clients listen

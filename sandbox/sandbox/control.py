@@ -51,6 +51,14 @@ class NewsItemIn(BaseModel):
     cryptopanic: bool = False
 
 
+class KeyStateIn(BaseModel):
+    """A state for one key of the OpenAI-compatible endpoint: 401 (invalid key) or 429 (rate limited)."""
+
+    key: str = Field(min_length=1, max_length=200)
+    status: Literal[401, 429]
+    retry_after: int = Field(60, ge=0)
+
+
 class StreamsIn(BaseModel):
     """New websocket stream rate: messages per second per stream."""
 
@@ -86,8 +94,22 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     @app.delete("/_sandbox/faults")
     async def clear_faults() -> Response:
         cleared = sandbox.faults.clear()
+        lifted = sandbox.llm_keys.lift()  # a key's state is a fault too
         await sandbox.sync_listeners()
-        return json_response({"cleared": len(cleared)})
+        return json_response({"cleared": len(cleared) + lifted})
+
+    @app.get("/_sandbox/openai/keys")
+    async def llm_keys() -> Response:
+        return json_response(sandbox.llm_keys.snapshot())
+
+    @app.post("/_sandbox/openai/keys", status_code=201)
+    async def set_llm_key(state: KeyStateIn) -> Response:
+        sandbox.llm_keys.set(state.key, state.status, state.retry_after)
+        return json_response(sandbox.llm_keys.snapshot(), status_code=201)
+
+    @app.delete("/_sandbox/openai/keys")
+    async def lift_llm_keys() -> Response:
+        return json_response({"lifted": sandbox.llm_keys.lift()})
 
     @app.delete("/_sandbox/faults/{fault_id}")
     async def delete_fault(fault_id: str) -> Response:
@@ -139,6 +161,7 @@ def create_app(sandbox: "Sandbox") -> FastAPI:
     @app.delete("/_sandbox/requests")
     async def reset_requests() -> Response:
         sandbox.counter.reset()
+        sandbox.llm_keys.requests.clear()
         return json_response({"total": 0, "by_upstream": {}})
 
     return app

@@ -15,6 +15,7 @@ from sandbox import (
     kucoin,
     news,
     okx,
+    openai,
     whale_alert,
 )
 from sandbox.binance_streams import StreamHub, binance_feeds
@@ -29,7 +30,8 @@ logger = logging.getLogger("sandbox")
 
 UPSTREAM_APPS = {"coingecko": coingecko.create_app, "binance": binance.create_app, "kucoin": kucoin.create_app,
                  "okx": okx.create_app, "coinmarketcap": coinmarketcap.create_app,
-                 "whale_alert": whale_alert.create_app, "coinpaprika": coinpaprika.create_app}
+                 "whale_alert": whale_alert.create_app, "coinpaprika": coinpaprika.create_app,
+                 "openai": openai.create_app}
 
 
 def load_history() -> History:
@@ -49,6 +51,7 @@ class Sandbox:
         self.history = history if history is not None else load_history()
         self.faults = FaultStore()
         self.counter = RequestCounter()
+        self.llm_keys = openai.Keys()
         self.streams = StreamHub(binance_feeds(self.history), self.history.now_ms, stream_rate,
                                  silenced=partial(self.faults.silenced, "binance"))
         self.chain, self.bitcoin = ChainState(), BitcoinChain()
@@ -61,7 +64,8 @@ class Sandbox:
                      "rss": lambda _: news.create_rss_app(self.news),
                      "cryptopanic": lambda _: news.create_cryptopanic_app(self.news),
                      "newsapi": lambda _: news.create_newsapi_app(self.news),
-                     "alternative_me": lambda _: news.create_alternative_me_app(self.news)}
+                     "alternative_me": lambda _: news.create_alternative_me_app(self.news),
+                     "openai": partial(openai.create_app, keys=self.llm_keys)}
         self.upstreams: dict[str, Listener] = {
             name: Listener(name, FaultLayer(factory(self.history), name, self.faults, self.counter),
                            host, port_base + OFFSETS[name])

@@ -52,7 +52,8 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
         value = err.get("input")
         entry = {"field": ".".join(loc), "problem": err.get("msg", "invalid")}
         if isinstance(value, (str, int, float)) and len(str(value)) <= 64:
-            entry["value"] = value
+            # An integer JSON allows but the renderer does not (beyond 64 bits) is echoed as text.
+            entry["value"] = str(value) if isinstance(value, int) and not -2**63 <= value < 2**64 else value
         errors.append(entry)
     return {"errors": errors}
 

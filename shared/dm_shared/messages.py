@@ -138,3 +138,14 @@ class NewsArticle(Message):
     def dedup_id(self) -> str:
         """The Nats-Msg-Id: the article's id, so a re-published article is dropped by the server."""
         return self.id
+
+
+@dataclass(frozen=True)
+class AiSignalReceived(Message):
+    """An analysis of ai-svc's periodic runner in spec 004's broadcast shape: `{"type": "AISignalReceived",
+    "data": {...}, "timestamp": "<ISO 8601>"}` (JetStream AI_SIGNALS beside `signal`; Nats-Msg-Id is the
+    analysis id)."""
+
+    type: ClassVar[str] = "AISignalReceived"
+    data: dict[str, Any]
+    timestamp: str

@@ -3,7 +3,8 @@
 One pooled httpx client per process; per upstream a base URL, headers, a timeout and its `Guard`
 (breaker, shared budget, metrics, rate-limit pause). Idempotent GETs are retried once on connection
 failures and 502/503/504 (tenacity, with jittered backoff); timeouts are not retried, because the
-fallback chain is the faster remedy. Every httpx failure is translated here, once, into the suite's
+fallback chain is the faster remedy. POSTs (an LLM's chat completion) are never retried: the caller
+decides what a second attempt costs. Every httpx failure is translated here, once, into the suite's
 UpstreamError tree.
 """
 
@@ -114,6 +115,17 @@ class UpstreamClient:
         return await upstream.guard.call(
             lambda: self._get_with_retries(upstream, path, params, conditions, fetched), cost=cost)
 
+    async def post_json(self, upstream: Upstream, path: str, body: Any, cost: float = 1.0) -> Any:
+        """POST `body` as JSON to `path` on `upstream` and return the decoded JSON answer, or raise an
+        UpstreamError; never retried."""
+        async def send() -> Any:
+            try:
+                return await self._request_once(upstream, path, None, {"Content-Type": "application/json"},
+                                                 method="POST", content=orjson.dumps(body))
+            except _Retryable as exc:
+                raise exc.error from exc
+        return await upstream.guard.call(send, cost=cost)
+
     async def _get_with_retries(self, upstream: Upstream, path: str, params: dict[str, Any] | None,
                                 headers: dict[str, str] | None = None, read=None) -> Any:
         try:
@@ -122,17 +134,19 @@ class UpstreamClient:
                 retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)), reraise=True,
             ):
                 with attempt:
-                    return await self._get_once(upstream, path, params, headers, read)
+                    return await self._request_once(upstream, path, params, headers, read)
         except _Retryable as exc:
             raise exc.error from exc
         raise AssertionError("unreachable: tenacity re-raises the last attempt")
 
-    async def _get_once(self, upstream: Upstream, path: str, params: dict[str, Any] | None,
-                        headers: dict[str, str] | None = None, read=None) -> Any:
+    async def _request_once(self, upstream: Upstream, path: str, params: dict[str, Any] | None,
+                            headers: dict[str, str] | None = None, read=None, *, method: str = "GET",
+                            content: bytes | None = None) -> Any:
         where = {"upstream": upstream.name}
         try:
-            response = await self._http.get(f"{upstream.base_url}{path}", params=params,
-                                            headers={**upstream.headers, **(headers or {})}, timeout=upstream.timeout)
+            response = await self._http.request(method, f"{upstream.base_url}{path}", params=params,
+                                                headers={**upstream.headers, **(headers or {})}, content=content,
+                                                timeout=upstream.timeout)
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(f"{upstream.name} did not answer within {upstream.timeout}s",
                                        details=where) from exc

@@ -8,6 +8,9 @@ import numpy as np
 
 # Timeframes ai-svc analyses and forecasts, in milliseconds (spec 002 section 4: 1h, 4h, 1d).
 TIMEFRAMES: dict[str, int] = {"1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
+# Every timeframe a client may send candles of (spec 004's analyze), in milliseconds.
+STEPS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, **TIMEFRAMES,
+                         "1w": 604_800_000}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class Candles:
     def head(self, n: int) -> "Candles":
         """The first `n` candles."""
         return Candles(self.t[:n], self.o[:n], self.h[:n], self.l[:n], self.c[:n], self.v[:n])
+
+    def tail(self, n: int) -> "Candles":
+        """The last `n` candles."""
+        start = max(0, len(self) - n)
+        return Candles(self.t[start:], self.o[start:], self.h[start:], self.l[start:], self.c[start:], self.v[start:])
 
     def closed(self, now_ms: int, timeframe_ms: int) -> "Candles":
         """Only the candles that have closed by `now_ms` (the newest one from an exchange is in progress)."""

@@ -14,8 +14,9 @@ from dm_shared.messages import Signal
 from dm_shared.subjects import AI_SIGNALS, signal_subject
 from dm_shared.symbols import parse_pair
 
-from ai_svc.domain import calibration, indicators, outcomes, signals
+from ai_svc.domain import calibration, indicators, signals
 from ai_svc.domain.candles import TIMEFRAMES
+from ai_svc.service import judging
 from ai_svc.service.modelinfo import model_info
 from ai_svc.service.predict import closed_candles, forecast_path
 from ai_svc.service.state import AiState
@@ -105,33 +106,15 @@ class Generator:
         for doc in await self.state.store.unpublished():
             token = parse_pair(doc["symbol"]).token
             key = ("signal", token)
-            if await self.publisher.publish(signal_subject(token), to_message(doc), key=key, stream=AI_SIGNALS,
-                                            msg_id=doc["_id"]):
+            async with self.state.publish_lock:
+                published = await self.publisher.publish(signal_subject(token), to_message(doc), key=key,
+                                                         stream=AI_SIGNALS, msg_id=doc["_id"])
+            if published:
                 await self.state.store.mark_published(doc["_id"])
 
     async def judge_due(self) -> None:
         """Record the outcome of every expired signal from the candles of its life."""
-        now = now_ms()
-        for doc in await self.state.store.due(now):
-            step = TIMEFRAMES[doc["timeframe"]]
-            since = doc["timestamp"] - doc["timestamp"] % step  # the candle the signal was made in
-            try:
-                candles, _ = await self.state.market.fetch_candles(doc["symbol"], doc["timeframe"], limit=1000,
-                                                                   since=since, until=doc["expires_at"])
-            except ApiError as exc:
-                log.info("outcome of %s waits: %s", doc["_id"], exc.message)
-                candles, reason = None, f"{exc.code}: {exc.message}"
-            else:
-                reason = "no candle covers its life yet"
-            outcome = None if candles is None else outcomes.judge(
-                doc["type"], doc["entry_price"], doc["target_price"], doc["stop_loss"], doc.get("atr"), candles)
-            if outcome is not None:
-                await self.state.store.close(doc["_id"], {**outcome.fields(), "judged_at": now, "reason": None})
-                self.judged += 1
-            elif now - doc["expires_at"] > self.settings.outcome_give_up_seconds * 1000:
-                await self.state.store.close(doc["_id"], {"result": "unresolved", "hit": None, "return_pct": None,
-                                                          "exit_price": None, "exit_time": None, "candles": 0,
-                                                          "judged_at": now, "reason": reason})
+        self.judged += await judging.judge_due(self.state, self.state.store)
 
     async def run(self) -> None:
         """Generate on the schedule and judge on the outcome interval until cancelled."""
@@ -168,29 +151,3 @@ def _volume(values: dict[str, Any]) -> str | None:
     if ratio is None:
         return None
     return "spike" if ratio > 2 else "above_average" if ratio > 1.2 else "below_average" if ratio < 0.8 else "average"
-
-
-class Leader:
-    """Starts the generator when this replica gets the lease and stops it when it gives it back."""
-
-    def __init__(self, state: AiState, publisher: Publisher):
-        self.state, self.publisher = state, publisher
-        self.generator: Generator | None = None
-        self._task: asyncio.Task | None = None
-
-    @property
-    def leading(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def on_change(self, held: set[str]) -> None:
-        if held and not self.leading:
-            self.generator = Generator(self.state, self.publisher)
-            self._task = asyncio.create_task(self.generator.run(), name="signal-generator")
-        elif not held:
-            await self.stop()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None

@@ -1,5 +1,6 @@
-"""What the lifespan opens and the routes use: settings, upstreams, the forecaster, the store, the bus."""
+"""What the lifespan opens and the routes use: settings, upstreams, the forecaster, the stores, the bus, the LLM."""
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,3 +27,14 @@ class AiState:
     publisher: Publisher
     replica: str
     generator: dict[str, Any] = field(default_factory=dict)
+    analyses: Any = None  # ai_svc.service.analysis_store.AnalysisStore
+    feedback: Any = None  # ai_svc.service.feedback_store.FeedbackStore
+    prompts: Any = None  # ai_svc.service.prompt_store.PromptStore
+    decisions: Any = None  # ai_svc.service.decision_log.DecisionLog
+    llm: Any = None  # ai_svc.llm.client.ChatClient, None when no LLM is configured
+    started_ms: int = 0
+    # One producer numbers a pair's messages on ai.signal.<pair> (signals and AISignalReceived alike): the
+    # generator and the runner publish one at a time, so numbers go out in order.
+    publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Outcome counts per confidence band, read from the signal store at most every BANDS_TTL seconds.
+    bands: tuple[float, dict[str, dict[str, int]]] | None = None

@@ -32,6 +32,15 @@ def test_a_message_is_projected_to_the_rows_fields():
         "chain": "bitcoin", "seq": 3}}
 
 
+def test_a_wrapped_message_type_keeps_its_own_data():
+    row = next(c for c in CHANNELS if c.name == "signals")
+    message = {"schema": 1, "type": "AISignalReceived", "seq": 9, "data": {"symbol": "BTC/USDT", "signal": "long"},
+               "timestamp": "2026-12-01T00:00:00+00:00", "producer": "a"}
+    assert row.project(message) == {"channel": "signals", "type": "AISignalReceived", "timestamp": message["timestamp"],
+                                    "data": {"symbol": "BTC/USDT", "signal": "long", "seq": 9}}
+    assert set(row.project({"type": "signal", "id": "x", "seq": 1})["data"]) == set(row.fields)
+
+
 @pytest.mark.parametrize("row", CHANNELS, ids=[c.name for c in CHANNELS])
 def test_every_row_is_documented_as_served(row: Channel):
     addresses = {c["address"].replace("{exchange}", "*").replace("{pair}", "{key}").replace("{chain}", "{key}")

@@ -1,0 +1,3 @@
+"""The version of ai-svc, in its answers and its OpenAPI document."""
+
+VERSION = "0.2.0"
