@@ -62,7 +62,8 @@ EDGE_ENV = {
 @pytest.fixture(scope="session")
 def edge(tmp_path_factory) -> Iterator[Stack]:
     catalogue = (*CATALOGUE[:-1], gateway_replica(1), CATALOGUE[-1])  # traefik last: it lists both gateways
-    components = ["redis", "nats", "mongo", "sandbox", "market", "stream", "gateway", "gateway-1", "traefik"]
+    components = ["redis", "nats", "mongo", "sandbox", "market", "stream", "news", "ai", "gateway", "gateway-1",
+                  "traefik"]  # news and ai: spec 004's protected routes, with their own scopes and limits
     with running_suite(tmp_path_factory.mktemp("edge"), EDGE_ENV, catalogue=catalogue,
                        components=components) as stack:
         yield stack

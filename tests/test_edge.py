@@ -101,6 +101,31 @@ def test_a_route_with_its_own_limit_refuses_past_it_while_others_answer(edge):
         assert http.get("/api/stats/dominance").status_code == 200
 
 
+def test_spec_004s_protected_routes_need_their_scope_and_hold_their_own_limits(edge):
+    reader = {"X-API-Key": create_key(edge, name="ai-reader", scopes="read")}
+    analyst = {"X-API-Key": create_key(edge, name="ai-analyst", scopes="analyze")}
+    admin = {"X-API-Key": create_key(edge, name="ai-operator", scopes="admin")}
+    with edge_client(edge, new_address()) as http:
+        prompt = http.get("/api/ai/prompt", headers=admin).json()
+        edit = {"system": prompt["system"], "user": prompt["user"], "note": "unchanged"}
+        for method, path, body in (("POST", "/api/ai/storage/clear", None), ("PUT", "/api/ai/prompt", edit)):
+            missing = http.request(method, path, json=body)
+            assert missing.status_code == 401 and missing.json()["error"]["code"] == "UNAUTHORIZED"
+            forbidden = http.request(method, path, json=body, headers=reader)
+            assert forbidden.status_code == 403 and forbidden.json()["error"]["details"]["scope"] == "admin"
+        assert http.post("/api/ai/analyze", json={"symbol": "BTC"}, headers=reader).status_code == 403
+        # Spec 004: analysis 10 a minute per caller, storage clear 1 a minute; the caller's own limit beside.
+        for _ in range(10):
+            answered = http.post("/api/ai/analyze", json={"symbol": "BTC"}, headers=analyst)
+            assert answered.status_code == 200, answered.text
+        assert answered.headers["ratelimit-policy"] == '"key";q=1000;w=60, "/api/ai/analyze";q=10;w=60'
+        assert_limited(http.post("/api/ai/analyze", json={"symbol": "BTC"}, headers=analyst), "/api/ai/analyze")
+        cleared = http.post("/api/ai/storage/clear", headers=admin)
+        assert cleared.status_code == 200 and "cleared_analyses" in cleared.json()
+        assert_limited(http.post("/api/ai/storage/clear", headers=admin), "/api/ai/storage/clear")
+        assert http.get("/api/ai/storage/stats", headers=admin).status_code == 200  # other routes still answer
+
+
 def test_a_forwarded_address_counts_only_from_a_trusted_proxy(edge):
     # Straight to a gateway from an untrusted peer: X-Forwarded-For and Forwarded are not believed.
     with edge_client(edge, new_address(), target="gateway") as http:
