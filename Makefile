@@ -27,7 +27,7 @@ demo: install         ## the suite with every upstream pointed at the sandbox (n
 
 test: install         ## the linter, then every test (they start their own servers on free ports)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in docs/benchmarks.md
 	$(PY) -m bench.gateway_cache
