@@ -138,3 +138,57 @@ async def test_without_redis_it_fails_open_or_closed_as_set(fresh):
             assert decision.allowed is fail_open and decision.headers(()) == []
         finally:
             await limiter.close()
+
+
+async def test_under_a_random_load_from_two_replicas_every_check_is_decided_and_none_passes_the_limit(fresh):
+    """Many callers, bursts and pauses (so leases are taken, used up, given back and retried): every check
+    gets its decision within a second and a half, and no caller is allowed more than its limit."""
+    import random
+
+    rng = random.Random(3)
+    replicas = [Limiter(fresh), Limiter(fresh)]
+    callers = [(Quota("ip", f"ip:198.51.100.{i}", Rate(10, 60)),) for i in range(60)]
+    allowed, asked = dict.fromkeys(callers, 0), dict.fromkeys(callers, 0)
+    slow = []
+
+    async def one(limiter: Limiter, quotas) -> None:
+        asked[quotas] += 1
+        started = time.monotonic()
+        decision = await asyncio.wait_for(limiter.check(quotas), 5)
+        if time.monotonic() - started > 1.5:
+            slow.append(time.monotonic() - started)
+        allowed[quotas] += decision.allowed
+
+    try:
+        pending = []
+        until = time.monotonic() + 6
+        while time.monotonic() < until:
+            for _ in range(rng.randint(1, 40)):
+                pending.append(asyncio.ensure_future(one(rng.choice(replicas), rng.choice(callers))))
+            await asyncio.sleep(rng.choice((0.0, 0.01, 0.05, 0.3, 0.7)))
+        await asyncio.gather(*pending)
+    finally:
+        for limiter in replicas:
+            await limiter.close()
+    assert not slow
+    # Exact: a caller is refused only past its limit, whichever replica it asked.
+    assert {q: allowed[q] for q in callers} == {q: min(asked[q], 10) for q in callers}
+
+
+
+async def test_one_callers_requests_with_and_without_a_route_limit_share_its_own_limit_exactly(fresh):
+    """Two kinds of request of one caller (an open read, and a route with its own limit) take leases of the
+    caller's own quota side by side: giving one back never returns places the other still holds."""
+    own = Quota("ip", "ip:192.0.2.77", Rate(30, 60))
+    plain, routed = (own,), (own, Quota("/api/ai/analyze", "ip:192.0.2.77", Rate(1000, 60)))
+    limiter = Limiter(fresh)
+    allowed = 0
+    try:
+        for burst in range(8):
+            for quotas in (plain, routed, plain):
+                decisions = await asyncio.gather(*(limiter.check(quotas) for _ in range(2)))
+                allowed += sum(d.allowed for d in decisions)
+            await asyncio.sleep(0.8 if burst % 2 else 0.1)  # some leases go idle and are given back
+    finally:
+        await limiter.close()
+    assert allowed == 30  # 48 asked

@@ -10,8 +10,9 @@ import logging
 import uuid
 from collections import Counter
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
+
+from dm_shared.redis_client import fail_fast_redis
 
 log = logging.getLogger("gateway.connections")
 
@@ -41,7 +42,7 @@ class ConnectionCap:
     """Takes and gives back a connection slot of a client address."""
 
     def __init__(self, redis_url: str, limit: int, *, namespace: str = "dm:ws"):
-        self._redis = redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = fail_fast_redis(redis_url, timeout=0.5)
         self._take = self._redis.register_script(_TAKE)
         self._renew = self._redis.register_script(_RENEW)
         self.limit = limit

@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from dm_shared.metrics import LoopCounter
+from dm_shared.redis_client import fail_fast_redis
 
 log = logging.getLogger("gateway.limiter")
 
@@ -51,23 +51,25 @@ _SETTLE_EVERY = 0.2
 _FIRST_WANT, _MAX_WANT = 8, 256
 _RETRY_EVERY, _RETRIES = 0.05, 20  # a refusal while another replica holds a lease is asked again
 
-# KEYS: one hash per quota. ARGV: this replica's id, the number of operations; per operation: its number of
-# quotas, the requests waiting, the places wanted beyond them, the places of this replica's last lease it
-# used (-1: none to give back); per quota: limit, window (ms). Hash fields: t = total counted in the window,
-# o = oldest counted bucket, <bucket> = its count, l:<replica> = "<bucket>:<places>:<expires ms>", a lease.
+# KEYS: one hash per quota. ARGV: the number of operations; per operation: the lease's owner (this replica's
+# id and the caller's slot: one caller's requests with and without a route limit are two owners of its own
+# quota), its number of quotas, the requests waiting, the places wanted beyond them, the places of the
+# owner's last lease it used (-1: none to give back); per quota: limit, window (ms). Hash fields: t = total
+# counted in the window, o = oldest counted bucket, <bucket> = its count, l:<owner> =
+# "<bucket>:<places>:<expires ms>", a lease.
 # Returns one string: now, then per operation: places granted, the deciding quota (1-based: the one with the
 # fewest places left), places left after the grant, ms until its oldest counted request leaves the window,
 # ms until a place frees (when some waiting were refused), places other replicas hold in leases.
 _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local own = 'l:' .. ARGV[1]
 local out = {now}
-local k, a = 1, 3
-for _ = 1, tonumber(ARGV[2]) do
-  local n, waiting, want, used = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
-    tonumber(ARGV[a + 3])
-  a = a + 4
+local k, a = 1, 2
+for _ = 1, tonumber(ARGV[1]) do
+  local own = 'l:' .. ARGV[a]
+  local n, waiting, want, used = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
+    tonumber(ARGV[a + 4])
+  a = a + 5
   local quotas, bind = {}, 1
   for q = 1, n do
     local key, limit, window = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
@@ -225,6 +227,7 @@ class _Slot:
         "busy",
         "granted",
         "idle_at",
+        "owner",
         "places",
         "quota",
         "quotas",
@@ -237,8 +240,9 @@ class _Slot:
         "want",
     )
 
-    def __init__(self, quotas: tuple[Quota, ...]):
+    def __init__(self, quotas: tuple[Quota, ...], owner: str):
         self.quotas = quotas
+        self.owner = owner  # the name of its leases in Redis
         self.granted = self.used = self.places = self.retries = 0
         self.reset_at = self.idle_at = 0.0
         self.quota = quotas[0]
@@ -252,12 +256,13 @@ class Limiter:
     """Checks quotas against Redis: leases for callers with places to spare, batched per event-loop turn."""
 
     def __init__(self, redis_url: str, *, fail_open: bool = True, namespace: str = "dm:rl"):
-        self._redis = redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = fail_fast_redis(redis_url, timeout=0.5)
         self._script = self._redis.register_script(_SCRIPT)
         self.fail_open = fail_open
         self._ns = namespace
         self._replica = os.urandom(6).hex()
         self._slots: dict[tuple[Quota, ...], _Slot] = {}
+        self._serial = 0
         self._dirty: list[_Slot] = []
         self._down_until = 0.0
         self._warned_at = 0.0
@@ -285,7 +290,8 @@ class Limiter:
             decided(self._unavailable())
             return
         if slot is None:
-            slot = self._slots[tuple(quotas)] = _Slot(tuple(quotas))
+            self._serial += 1
+            slot = self._slots[tuple(quotas)] = _Slot(tuple(quotas), f"{self._replica}:{self._serial}")
             if self._settler is None:
                 self._settler = asyncio.get_running_loop().create_task(self._settling())
         elif slot.granted and slot.used >= slot.granted:
@@ -301,7 +307,8 @@ class Limiter:
             await task
         leased = [slot for slot in self._slots.values() if slot.granted and not slot.busy]
         if leased:  # give back what this replica holds
-            await self._run(leased, give_back=True)
+            self._start(leased, give_back=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._redis.aclose()
 
     def _schedule(self, slot: _Slot) -> None:
@@ -323,7 +330,22 @@ class Limiter:
             self._start(ready[start:start + _MAX_BATCH], give_back=False)
 
     def _start(self, slots: list[_Slot], *, give_back: bool) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(slots, give_back=give_back))
+        """Take each slot's waiting requests and ask Redis about them in one task. The slots are busy from now,
+        not from when the task first runs: a slot is never in two calls at once (a second call would take
+        the first one's requests from it, and they would never be answered)."""
+        keys: list[str] = []
+        args: list[int | str] = [len(slots)]
+        for slot in slots:
+            slot.busy = True
+            slot.sent, slot.waiting = slot.waiting, []
+            if slot.granted and slot.used < slot.granted:
+                slot.want = max(1, min(slot.want, slot.used))  # it did not need all it had
+            args += (slot.owner, len(slot.quotas), len(slot.sent), 0 if give_back else slot.want,
+                     slot.used if slot.granted else -1)
+            for quota in slot.quotas:
+                keys.append(f"{self._ns}:{quota.policy}:{quota.identity}")
+                args += (quota.rate.limit, int(quota.rate.window * 1000))
+        task = asyncio.get_running_loop().create_task(self._run(slots, keys, args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -343,19 +365,7 @@ class Limiter:
             for start in range(0, len(idle), _MAX_BATCH):
                 self._start(idle[start:start + _MAX_BATCH], give_back=True)
 
-    async def _run(self, slots: list[_Slot], *, give_back: bool) -> None:
-        keys: list[str] = []
-        args: list[int | str] = [self._replica, len(slots)]
-        for slot in slots:
-            slot.busy = True
-            slot.sent, slot.waiting = slot.waiting, []
-            if slot.granted and slot.used < slot.granted:
-                slot.want = max(1, min(slot.want, slot.used))  # it did not need all it had
-            args += (len(slot.quotas), len(slot.sent), 0 if give_back else slot.want,
-                     slot.used if slot.granted else -1)
-            for quota in slot.quotas:
-                keys.append(f"{self._ns}:{quota.policy}:{quota.identity}")
-                args += (quota.rate.limit, int(quota.rate.window * 1000))
+    async def _run(self, slots: list[_Slot], keys: list[str], args: list[int | str]) -> None:
         try:
             result = await self._script(keys=keys, args=args)
         except (TimeoutError, RedisError, OSError) as exc:
