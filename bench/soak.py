@@ -12,7 +12,7 @@ Every answer is counted by kind and status; every ws client's unexpected close i
 memory of every process of the suite is sampled every 10 s; the headline is its growth from minute 2 to the
 end. Targets: 0 errors other than the intended 429s, every process growing less than 10 %.
 
-    .venv/bin/python -m bench.soak [--minutes 10] [--identities 120] [--keys 6] [--ws 500]
+    .venv/bin/python -m bench.soak [--minutes 10] [--identities 120] [--keys 6] [--ws 500] [--keep-logs DIR]
 """
 
 import argparse
@@ -163,9 +163,11 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=120)
     parser.add_argument("--keys", type=int, default=6)
     parser.add_argument("--ws", type=int, default=500)
+    parser.add_argument("--keep-logs", metavar="DIR", help="run the suite in DIR and keep its logs there")
     args = parser.parse_args()
     os.environ.update(ENV)
-    with tempfile.TemporaryDirectory() as run_dir, Stack(run_dir, offline=True, catalogue=CATALOGUE) as stack:
+    with tempfile.TemporaryDirectory() as scratch, Stack(args.keep_logs or scratch, offline=True,
+                                                         catalogue=CATALOGUE) as stack:
         result = asyncio.run(soak(stack, args))
     print(json.dumps(result, indent=1))
     worst = max(result["memory"].items(), key=lambda item: item[1]["growth_pct"])
