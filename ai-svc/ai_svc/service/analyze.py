@@ -15,13 +15,12 @@ from dm_shared.symbols import parse_pair
 
 from ai_svc.domain import analysis, assessment, calibration, signals
 from ai_svc.domain.candles import STEPS, TIMEFRAMES
-from ai_svc.errors import UnknownStrategyError
 from ai_svc.forecast import features
 from ai_svc.service import analysis_input, reasoning
 from ai_svc.service.analysis_input import Input
 from ai_svc.service.predict import forecast_path
 from ai_svc.service.state import AiState
-from ai_svc.strategies import STRATEGIES, Strategy, by_name
+from ai_svc.strategies import Strategy, named
 
 ENGINE = "indicator-engine"
 FORECAST_METHOD = "ensemble"
@@ -36,16 +35,7 @@ def iso(ms: int) -> str:
 
 def selected_strategies(context: dict[str, Any] | None) -> tuple[Strategy, ...]:
     """The strategies a request's strategy_context selects (all when it selects none)."""
-    names = (context or {}).get("selected_strategies") or []
-    chosen = []
-    for name in names:
-        strategy = by_name(name)
-        if strategy is None:
-            raise UnknownStrategyError(f"No strategy called {name[:60]!r}",
-                                       details={"known": [s.name for s in STRATEGIES]})
-        if strategy not in chosen:
-            chosen.append(strategy)
-    return tuple(chosen) or STRATEGIES
+    return named((context or {}).get("selected_strategies"))
 
 
 async def _bands(state: AiState) -> dict[str, dict[str, int]]:

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from dm_shared.bus import Publisher
-from dm_shared.clock import now_ms
 from dm_shared.errors import ApiError
 from dm_shared.messages import Signal
 from dm_shared.subjects import AI_SIGNALS, signal_subject
@@ -19,6 +18,7 @@ from ai_svc.domain.candles import TIMEFRAMES
 from ai_svc.service import judging
 from ai_svc.service.modelinfo import model_info
 from ai_svc.service.predict import closed_candles, forecast_path
+from ai_svc.service.schedule import every_slot
 from ai_svc.service.state import AiState
 
 log = logging.getLogger("ai.signals")
@@ -121,29 +121,16 @@ class Generator:
         for symbol in self.settings.signal_symbols:
             token = parse_pair(symbol).token
             await self.publisher.sequencer.resume(("signal", token), AI_SIGNALS, signal_subject(token))
-        interval = int(self.settings.signal_interval_seconds * 1000)
-        done_slot = None
-        next_judging = 0.0
-        loop = asyncio.get_running_loop()
-        while True:
-            now = now_ms()
-            slot = now - now % interval
-            try:
-                if slot != done_slot:
-                    await self.generate(slot)
-                    done_slot = slot
-                if loop.time() >= next_judging:
-                    await self.judge_due()
-                    await self.publish_pending()
-                    next_judging = loop.time() + self.settings.outcome_interval_seconds
-            except ApiError as exc:  # the store is away: try again next round
-                self.last_error = f"{exc.code}: {exc.message}"
-                log.warning("signal round failed: %s", self.last_error)
-            except Exception as exc:  # a bug must not stop signals for good: logged, retried next round
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("signal round failed")
-            wait = min((slot + interval - now_ms()) / 1000, max(0.0, next_judging - loop.time()))
-            await asyncio.sleep(max(0.2, wait))
+        await every_slot(int(self.settings.signal_interval_seconds * 1000), self.settings.outcome_interval_seconds,
+                         round=self.generate, judge=self._judge_and_publish, failed=self._failed, log=log,
+                         what="signal")
+
+    async def _judge_and_publish(self) -> None:
+        await self.judge_due()
+        await self.publish_pending()
+
+    def _failed(self, message: str) -> None:
+        self.last_error = message
 
 
 def _volume(values: dict[str, Any]) -> str | None:

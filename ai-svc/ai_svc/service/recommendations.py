@@ -9,29 +9,15 @@ import numpy as np
 
 from ai_svc.domain import indicators
 from ai_svc.domain.candles import STEPS, Candles
-from ai_svc.errors import UnknownStrategyError
 from ai_svc.service import analysis_input
 from ai_svc.service.state import AiState
-from ai_svc.strategies import STRATEGIES, Strategy, by_name
+from ai_svc.strategies import Strategy, named
 from ai_svc.strategies.backtest import Measured, walk
 from ai_svc.strategies.rules import stances
 
 # Candles before the first step: every strategy's indicators are defined by then (EMA 50 is the longest).
 WARMUP = 60
 MIN_CANDLES = WARMUP + 2
-
-
-def chosen(names: list[str] | None) -> tuple[Strategy, ...]:
-    """The strategies named (all when none); UNKNOWN_STRATEGY for a name there is no strategy of."""
-    out: list[Strategy] = []
-    for name in names or []:
-        strategy = by_name(name)
-        if strategy is None:
-            raise UnknownStrategyError(f"No strategy called {name[:60]!r}",
-                                       details={"known": [s.name for s in STRATEGIES]})
-        if strategy not in out:
-            out.append(strategy)
-    return tuple(out) or STRATEGIES
 
 
 def measure(candles: Candles, strategies: tuple[Strategy, ...], steps: int) -> dict[str, tuple[Measured, float | None]]:
@@ -55,7 +41,7 @@ def _reasoning(name: str, pair: str, timeframe: str, m: Measured, stance: float 
 async def recommend(state: AiState, *, symbol: str, timeframe_data: dict[str, list[dict[str, float]]] | None,
                     available: list[str] | None) -> dict[str, Any]:
     """The response body: strategies ranked by measured return."""
-    strategies = chosen(available)
+    strategies = named(available)
     if timeframe_data:
         inp = analysis_input.from_request(symbol, timeframe_data, None, minimum=MIN_CANDLES)
     else:

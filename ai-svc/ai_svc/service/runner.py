@@ -3,12 +3,10 @@ analysis id names the slot, so a second maker of a slot stores nothing new), sto
 AISignalReceived on JetStream (ai.signal.<pair>, so the gateway's `signals` channel carries it); and the
 outcome of every expired analysis, judged like a signal's."""
 
-import asyncio
 import logging
 from typing import Any
 
 from dm_shared.bus import Publisher
-from dm_shared.clock import now_ms
 from dm_shared.errors import ApiError
 from dm_shared.messages import AiSignalReceived
 from dm_shared.subjects import AI_SIGNALS, signal_subject
@@ -16,6 +14,7 @@ from dm_shared.symbols import parse_pair
 
 from ai_svc.service import judging
 from ai_svc.service.analyze import RUNNER, analyze, iso
+from ai_svc.service.schedule import every_slot
 from ai_svc.service.state import AiState
 
 log = logging.getLogger("ai.runner")
@@ -73,26 +72,13 @@ class Runner:
             except ApiError:
                 continue
             await self.publisher.sequencer.resume(("signal", token), AI_SIGNALS, signal_subject(token))
-        interval = int(self.settings.analysis_interval_seconds * 1000)
-        done_slot = None
-        next_judging = 0.0
-        loop = asyncio.get_running_loop()
-        while True:
-            now = now_ms()
-            slot = now - now % interval
-            try:
-                if slot != done_slot:
-                    await self.round(slot)
-                    done_slot = slot
-                if loop.time() >= next_judging:
-                    self.judged += await judging.judge_due(self.state, self.state.analyses)
-                    await self.publish_pending()
-                    next_judging = loop.time() + self.settings.outcome_interval_seconds
-            except ApiError as exc:  # the store is away: try again next round
-                self.last_error = f"{exc.code}: {exc.message}"
-                log.warning("analysis round failed: %s", self.last_error)
-            except Exception as exc:  # a bug must not stop the runner for good: logged, retried next round
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("analysis round failed")
-            wait = min((slot + interval - now_ms()) / 1000, max(0.0, next_judging - loop.time()))
-            await asyncio.sleep(max(0.2, wait))
+        await every_slot(int(self.settings.analysis_interval_seconds * 1000), self.settings.outcome_interval_seconds,
+                         round=self.round, judge=self._judge_and_publish, failed=self._failed, log=log,
+                         what="analysis")
+
+    async def _judge_and_publish(self) -> None:
+        self.judged += await judging.judge_due(self.state, self.state.analyses)
+        await self.publish_pending()
+
+    def _failed(self, message: str) -> None:
+        self.last_error = message

@@ -2,6 +2,6 @@
 short) to 1 (fully long); what a strategy is worth on a symbol is measured by walking its stances forward
 over the candles (`backtest`)."""
 
-from ai_svc.strategies.rules import STRATEGIES, Strategy, by_name
+from ai_svc.strategies.rules import STRATEGIES, Strategy, by_name, named
 
-__all__ = ["STRATEGIES", "Strategy", "by_name"]
+__all__ = ["STRATEGIES", "Strategy", "by_name", "named"]

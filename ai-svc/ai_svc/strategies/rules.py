@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from ai_svc.domain.candles import Candles
+from ai_svc.errors import UnknownStrategyError
 
 Style = Literal["mean_reversion", "trend", "volume"]
 Series = dict[str, np.ndarray]
@@ -85,6 +86,19 @@ def by_name(name: str) -> Strategy | None:
     """The strategy called `name` (case and spacing as listed, or lower-case)."""
     wanted = " ".join(name.split()).lower()
     return next((s for s in STRATEGIES if s.name.lower() == wanted), None)
+
+
+def named(names: list[str] | None) -> tuple[Strategy, ...]:
+    """The strategies named, each once (all when none); UNKNOWN_STRATEGY for a name no strategy has."""
+    out: list[Strategy] = []
+    for name in names or []:
+        strategy = by_name(name)
+        if strategy is None:
+            raise UnknownStrategyError(f"No strategy called {name[:60]!r}",
+                                       details={"known": [s.name for s in STRATEGIES]})
+        if strategy not in out:
+            out.append(strategy)
+    return tuple(out) or STRATEGIES
 
 
 def stances(candles: Candles, values: Series) -> dict[str, np.ndarray]:
