@@ -76,13 +76,15 @@ class Cache:
     """The suite's cache. One instance per process, opened in the lifespan."""
 
     def __init__(self, redis_url: str, *, namespace: str = "dm", stale_seconds: float = 900,
-                 l1_size: int = 4096, lock_seconds: float = 10.0, redis_cooldown: float = 1.0,
-                 redis_timeout: float = 0.3):
+                 l1_size: int = 4096, l1_bytes: int = 64 * 1024 * 1024, lock_seconds: float = 10.0,
+                 redis_cooldown: float = 1.0, redis_timeout: float = 0.3):
         self._redis = fail_fast_redis(redis_url, timeout=redis_timeout)
         self._ns = namespace
         self.stale_seconds = stale_seconds
         self._l1: OrderedDict[str, Entry] = OrderedDict()
-        self._l1_size = l1_size
+        # The in-process tier holds at most l1_size entries whose bodies total at most l1_bytes (many large
+        # variants would otherwise keep a process growing until the entry count is reached), oldest out first.
+        self._l1_size, self._l1_max_bytes, self._l1_bytes = l1_size, l1_bytes, 0
         self._inflight: dict[str, asyncio.Future] = {}
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
@@ -119,10 +121,17 @@ class Cache:
         return f"{self._ns}:c:{key}"
 
     def _remember(self, key: str, entry: Entry) -> None:
+        self._forget(key)
         self._l1[key] = entry
-        self._l1.move_to_end(key)
-        while len(self._l1) > self._l1_size:
-            self._l1.popitem(last=False)
+        self._l1_bytes += len(entry.body)
+        while len(self._l1) > self._l1_size or self._l1_bytes > self._l1_max_bytes:
+            _, dropped = self._l1.popitem(last=False)
+            self._l1_bytes -= len(dropped.body)
+
+    def _forget(self, key: str) -> None:
+        dropped = self._l1.pop(key, None)
+        if dropped is not None:
+            self._l1_bytes -= len(dropped.body)
 
     def peek(self, key: str, now: int) -> Entry | None:
         """An entry fresh at `now` from the in-process tier, without touching Redis (the hot path)."""
@@ -142,7 +151,7 @@ class Cache:
         shared = Entry.from_bytes(raw) if raw else None
         best = max((e for e in (local, shared) if e is not None), key=lambda e: e.fetched_at, default=None)
         if best is None or best.age_ms(now) > (best.ttl + self.stale_seconds) * 1000:
-            self._l1.pop(key, None)
+            self._forget(key)
             return None
         if best is shared and (local is None or shared.fetched_at != local.fetched_at):
             self._remember(key, best)
