@@ -375,7 +375,7 @@ class Limiter:
                 slot.busy, slot.granted, slot.used = False, 0, 0
                 waiting, slot.sent, slot.waiting = [*slot.sent, *slot.waiting], [], []
                 for decided in waiting:
-                    decided(self._unavailable())
+                    _deliver(decided, self._unavailable())
             return
         values = [int(v) for v in result.split(b",")]
         now = time.monotonic()
@@ -394,7 +394,7 @@ class Limiter:
         slot.granted, slot.used, slot.places, slot.quota = grant, served, places, quota
         slot.reset_at, slot.idle_at = reset_at, now + _LEASE_IDLE_SECONDS
         for index, decided in enumerate(sent[:served]):
-            decided(Decision(True, quota, places + grant - index - 1, max(0.0, reset_at - now)))
+            _deliver(decided, Decision(True, quota, places + grant - index - 1, max(0.0, reset_at - now)))
         refused = sent[served:]
         if refused and others > 0 and slot.retries < _RETRIES:
             # Another replica may give back places it holds: ask again shortly, in the same order.
@@ -405,10 +405,10 @@ class Limiter:
         slot.retries = 0
         for decided in refused:
             REFUSED.inc(quota.policy)
-            decided(Decision(False, quota, 0, max(0.0, free_seconds)))
+            _deliver(decided, Decision(False, quota, 0, max(0.0, free_seconds)))
         while slot.waiting and slot.used < slot.granted:  # came while Redis was asked
             slot.used += 1
-            slot.waiting.pop(0)(Decision(True, quota, places + grant - slot.used, max(0.0, reset_at - now)))
+            _deliver(slot.waiting.pop(0), Decision(True, quota, places + grant - slot.used, max(0.0, reset_at - now)))
         if slot.waiting:
             self._schedule(slot)
 
@@ -422,3 +422,13 @@ class Limiter:
             self._warned_at = now
             log.warning("rate limits unavailable (Redis: %s): failing %s", exc or type(exc).__name__,
                         "open" if self.fail_open else "closed")
+
+
+def _deliver(decided: Callable[[Decision], None], decision: Decision) -> None:
+    """Hand one decision over; a receiver that fails (its connection broke mid-write) must not keep the
+    decisions of the requests after it in the same Redis answer from being delivered."""
+    try:
+        decided(decision)
+    except Exception:
+        log.exception("a rate-limit decision could not be delivered")
+
