@@ -85,7 +85,7 @@ class Cache:
         # The in-process tier holds at most l1_size entries whose bodies total at most l1_bytes (many large
         # variants would otherwise keep a process growing until the entry count is reached), oldest out first.
         self._l1_size, self._l1_max_bytes, self._l1_bytes = l1_size, l1_bytes, 0
-        self._inflight: dict[str, asyncio.Task] = {}
+        self._inflight: dict[str, asyncio.Future] = {}
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
         self._redis_down_until = 0.0
@@ -191,18 +191,18 @@ class Cache:
         if running is not None:
             entry, _ = await asyncio.shield(running)
             return entry, False
-        # The fetch is a task of its own: a caller that gives up (its deadline passed) does not cancel it,
-        # so its value still reaches the cache and the callers waiting on it, and no one fetches it again.
-        task = asyncio.get_running_loop().create_task(self._fetch_across_replicas(key, ttl, fetch))
-        self._inflight[key] = task
-        task.add_done_callback(lambda done: self._landed(key, done))
-        return await asyncio.shield(task)
-
-    def _landed(self, key: str, task: asyncio.Task) -> None:
-        if self._inflight.get(key) is task:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._fetch_across_replicas(key, ttl, fetch)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited failure logs no warning
+            raise
+        finally:
             del self._inflight[key]
-        if not task.cancelled():
-            task.exception()  # retrieved here, so a failure nobody awaits any more logs no warning
 
     async def _fetch_across_replicas(self, key: str, ttl: float,
                                      fetch: Callable[[], Awaitable[bytes]]) -> tuple[Entry, bool]:
