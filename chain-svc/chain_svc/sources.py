@@ -1,8 +1,7 @@
 """Every upstream chain-svc reads, opened once per process with its guard and its share of the budget."""
 
-from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
-from dm_shared.guard import Guard
+from dm_shared.guard import guards, secret_value
 from dm_shared.names import Provider
 from dm_shared.upstream import UpstreamClient
 
@@ -24,19 +23,16 @@ class Sources:
     Whale Alert, and market-svc's prices."""
 
     def __init__(self, settings: ChainSettings, client: UpstreamClient, budget: Budget | None = None):
-        secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
         timeout = settings.upstream_timeout
 
-        def guard(name: str) -> Guard:
-            return Guard(name, budget=budget, breaker=CircuitBreaker(
-                name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown))
+        guard = guards(budget, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
 
         self.etherscan = EtherscanAdapter(client, guard=guard(Provider.ETHERSCAN), url=settings.etherscan_url,
-                                          api_key=secret(settings.etherscan_api_key), needs_key=True,
+                                          api_key=secret_value(settings.etherscan_api_key), needs_key=True,
                                           key_setting=ETHERSCAN_KEY, timeout=timeout)
         self.evm_fallback = EtherscanAdapter(client, guard=guard(settings.evm_fallback_name),
                                              url=settings.evm_fallback_url,
-                                             api_key=secret(settings.evm_fallback_api_key), needs_key=False,
+                                             api_key=secret_value(settings.evm_fallback_api_key), needs_key=False,
                                              key_setting="CHAIN_EVM_FALLBACK_API_KEY", timeout=timeout)
         self.mempool = EsploraAdapter(client, guard=guard(Provider.MEMPOOL), base_url=settings.mempool_url,
                                       timeout=timeout)
@@ -44,7 +40,7 @@ class Sources:
                                       timeout=timeout)
         self.whale_alert = WhaleAlertAdapter(client, guard=guard(Provider.WHALE_ALERT),
                                              base_url=settings.whale_alert_url,
-                                             api_key=secret(settings.whale_alert_api_key), timeout=timeout)
+                                             api_key=secret_value(settings.whale_alert_api_key), timeout=timeout)
         self.market = MarketPrices(client, guard=guard("market-svc"), base_url=settings.market_url, timeout=timeout,
                                    ttl=settings.price_ttl_seconds)
         if budget is not None:

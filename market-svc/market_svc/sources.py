@@ -3,13 +3,12 @@
 from collections.abc import Iterable
 from typing import TypeVar
 
-from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
 from dm_shared.cache import Cache
 from dm_shared.deadline import Deadline
 from dm_shared.errors import InvalidSymbolError
 from dm_shared.fallback import Source, first_success
-from dm_shared.guard import Guard
+from dm_shared.guard import guards, secret_value
 from dm_shared.names import Provider, Venue
 from dm_shared.symbols import DEFAULT_QUOTE, Pair, parse_pair
 from dm_shared.upstream import UpstreamClient
@@ -35,17 +34,14 @@ class Sources:
 
     def __init__(self, settings: MarketSettings, client: UpstreamClient, budget: Budget | None = None):
         self.settings = settings
-        secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
         common = {"timeout": settings.upstream_timeout}
 
-        def guard(name: str) -> Guard:
-            return Guard(name, budget=budget, breaker=CircuitBreaker(
-                name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown))
+        guard = guards(budget, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
 
         self.coingecko = CoinGeckoAdapter(client, guard=guard(Provider.COINGECKO), base_url=settings.coingecko_url,
-                                          api_key=secret(settings.coingecko_api_key), **common)
+                                          api_key=secret_value(settings.coingecko_api_key), **common)
         self.cmc = CoinMarketCapAdapter(client, guard=guard(Provider.COINMARKETCAP), base_url=settings.cmc_url,
-                                        api_key=secret(settings.cmc_api_key), **common)
+                                        api_key=secret_value(settings.cmc_api_key), **common)
         self.coinpaprika = CoinPaprikaAdapter(client, guard=guard(Provider.COINPAPRIKA),
                                               base_url=settings.coinpaprika_url, **common)
         venues = {Venue.BINANCE: settings.binance_url, Venue.KUCOIN: settings.kucoin_url, Venue.OKX: settings.okx_url}

@@ -1,8 +1,7 @@
 """Every upstream news-svc reads, opened once per process with its guard and budget."""
 
-from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget, Limit
-from dm_shared.guard import Guard
+from dm_shared.guard import guards, secret_value
 from dm_shared.names import Provider
 from dm_shared.upstream import Upstream, UpstreamClient
 
@@ -22,20 +21,17 @@ class Sources:
     """The adapters, and market-svc for the figures that need market data."""
 
     def __init__(self, settings: NewsSettings, client: UpstreamClient, budget: Budget | None = None):
-        secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
         timeout = settings.upstream_timeout
 
-        def guard(name: str) -> Guard:
-            return Guard(name, budget=budget, breaker=CircuitBreaker(
-                name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown))
+        guard = guards(budget, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
 
         self.feeds = [RssAdapter(client, guard=guard(f"{Provider.RSS}.{feed.name.lower()}"), feed=feed,
                                  base_url=settings.rss_url, timeout=timeout) for feed in settings.rss_feeds]
         self.cryptopanic = CryptoPanicAdapter(client, guard=guard(Provider.CRYPTOPANIC),
                                               base_url=settings.cryptopanic_url, path=settings.cryptopanic_path,
-                                              api_key=secret(settings.cryptopanic_api_key), timeout=timeout)
+                                              api_key=secret_value(settings.cryptopanic_api_key), timeout=timeout)
         self.newsapi = NewsApiAdapter(client, guard=guard(Provider.NEWSAPI), base_url=settings.newsapi_url,
-                                      api_key=secret(settings.newsapi_api_key), query=settings.newsapi_query,
+                                      api_key=secret_value(settings.newsapi_api_key), query=settings.newsapi_query,
                                       timeout=timeout)
         self.alternative_me = AlternativeMeAdapter(client, guard=guard(Provider.ALTERNATIVE_ME),
                                                    base_url=settings.alternative_me_url, timeout=timeout)

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from pydantic import SecretStr
+
 from dm_shared.breaker import CircuitBreaker
 from dm_shared.budget import Budget
 from dm_shared.errors import ApiError, UpstreamBadResponseError, UpstreamBudgetError, UpstreamRateLimitedError
@@ -126,3 +128,16 @@ class Guard:
         """Pause the upstream for every replica for `seconds`."""
         if self.budget is not None:
             await self.budget.pause(self.name, seconds)
+
+
+def guards(budget: Budget | None, *, threshold: int, cooldown: float) -> Callable[[str], Guard]:
+    """A service's guard maker: every upstream with the service's breaker settings and the shared budget."""
+    def guard(name: str) -> Guard:
+        return Guard(name, budget=budget, breaker=CircuitBreaker(name, threshold=threshold, cooldown=cooldown))
+    return guard
+
+
+def secret_value(value: SecretStr | None) -> str | None:
+    """A secret setting's text, None when unset."""
+    return value.get_secret_value() if value else None
+
