@@ -145,3 +145,18 @@ def test_a_failed_start_up_stops_what_was_already_started(tmp_path) -> None:
         with pytest.raises(PortInUseError, match="mongo"):
             stack.start_all()
     assert len(started) == 1 and gone(started[0])
+
+
+def test_a_picked_port_taken_before_its_component_starts_is_picked_anew(tmp_path):
+    """Ports picked free when the stack is made can be taken by another process before their component
+    starts; the component then starts on newly picked ports instead of failing the stack."""
+    stack = Stack(tmp_path, components=["redis"])
+    taken = stack.port("redis")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        with stack:
+            assert stack.port("redis") != taken
+            with redis.Redis.from_url(stack.url("redis")) as r:
+                assert r.ping()

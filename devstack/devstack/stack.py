@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
+import shutil
+import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +16,9 @@ from devstack.catalogue import CATALOGUE, Component, start_order
 from devstack.errors import DevstackError, PortInUseError
 from devstack.ports import HOST, allocate, is_free
 from devstack.process import ManagedProcess
+
+log = logging.getLogger("devstack")
+_PICKS = 3  # a component whose picked ports were taken before it started gets new ones, this many times
 
 
 class Stack:
@@ -45,6 +51,7 @@ class Stack:
             selected = [self._component(name) for name in components]
         self.components: list[str] = [c.name for c in start_order(selected)]
         self._ports = self._resolve_ports(ports)
+        self._given = set(self._ports) if ports == "default" else set(ports or ())  # never picked anew
         self._procs: dict[str, ManagedProcess] = {}
         self._started: list[str] = []
         self._stopped: set[str] = set()
@@ -130,7 +137,7 @@ class Stack:
         component = self._component(name)
         if self.pid(name) is not None:
             return 0.0
-        self._check_ports_free(component)
+        self._ports_for(component)
         component.prepare(self)
         proc = ManagedProcess(
             name,
@@ -192,6 +199,21 @@ class Stack:
                 f"unknown component {name!r}; known: {list(self._catalogue)}"
             ) from None
 
+    def _ports_for(self, component: Component) -> None:
+        """Check a component's ports are free before its first start. Ports picked free when the stack was
+        made can be taken by another process before the component starts (a whole suite takes seconds to
+        start): such a component gets newly picked ports. Given ports, and the ports of a restart, stay."""
+        for attempt in range(_PICKS + 1):
+            try:
+                self._check_ports_free(component)
+                return
+            except PortInUseError as exc:
+                keys = list(component.ports)
+                if attempt == _PICKS or component.name in self._started or self._given & set(keys):
+                    raise
+                log.warning("%s; %s gets other ports", exc, component.name)
+                self._ports.update(allocate({k: component.ports[k].size() for k in keys}, self.host))
+
     def _resolve_ports(
         self, ports: Literal["default"] | Mapping[str, int] | None
     ) -> dict[str, int]:
@@ -212,5 +234,17 @@ class Stack:
                 if not is_free(port, self.host):
                     raise PortInUseError(
                         f"{component.name}: port {port} ({key}) on {self.host} is already in use "
-                        "by another process; stop it or choose other ports"
+                        f"by another process{_holders(port)}; stop it or choose other ports"
                     )
+
+
+def _holders(port: int) -> str:
+    """What `ss` says holds a local port (" (...)"), or "" when it cannot tell."""
+    if shutil.which("ss") is None:
+        return ""
+    try:
+        out = subprocess.run(["ss", "-Htanp", f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = [" ".join(line.split()) for line in out.splitlines() if line.strip()]
+    return f" ({'; '.join(lines[:3])})" if lines else ""
