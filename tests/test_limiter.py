@@ -117,6 +117,30 @@ async def test_a_lease_answers_without_a_round_trip_and_gives_back_what_it_did_n
         await limiter.close()
 
 
+async def test_a_busy_callers_lease_is_renewed_before_it_runs_out_and_the_count_stays_exact(fresh):
+    """A caller whose requests keep coming gets bigger leases, renewed when half used: after its first few
+    leases no request waits for Redis, and Redis counts exactly the requests answered."""
+    quota = (Quota("key", "key:busy", Rate(1_000_000, 60)),)
+    limiter = Limiter(fresh)
+    waited = []
+    try:
+        with redis.Redis.from_url(fresh) as r:
+            before = script_calls(r)
+            for i in range(5000):
+                if limiter.leased(quota) is None:
+                    waited.append(i)
+                    assert (await limiter.check(quota)).allowed
+                if i % 25 == 0:
+                    await asyncio.sleep(0.002)  # other requests' turns: Redis's answers come in
+            calls = script_calls(r) - before
+            assert waited and max(waited) < 100, waited
+            assert calls < 5000 / 64, calls  # leases grew to hundreds of places
+            await asyncio.sleep(1.0)  # idle: the rest of the lease goes back
+            assert int(r.hget("dm:rl:key:key:busy", "t")) == 5000
+    finally:
+        await limiter.close()
+
+
 async def test_two_replicas_with_leases_refuse_exactly_the_request_past_the_limit(fresh):
     quota = (Quota("ip", "ip:192.0.2.9", Rate(100, 60)),)
     one, two = Limiter(fresh), Limiter(fresh)

@@ -186,11 +186,13 @@ class HotPathProtocol(HttpToolsProtocol):
             super().on_headers_complete()
             return
         self.answered = True
-        if answer.check is None:
-            self._write(answer.finish(None))
+        limiter = answer.limiter
+        decision = limiter.leased(answer.quotas) if limiter is not None else None
+        if limiter is None or decision is not None:  # no limit, or a place in this replica's lease
+            self._write(answer.finish(decision))
             return
         waiting = self.cycle = _Waiting()
-        answer.check(lambda decision: self._write_when_decided(waiting, answer, decision))
+        limiter.check_then(answer.quotas, lambda decision: self._write_when_decided(waiting, answer, decision))
 
     def _write_when_decided(self, waiting: "_Waiting", answer: HotAnswer, decision: Decision) -> None:
         waiting.response_complete = True

@@ -8,8 +8,11 @@ clock, so replicas with skewed clocks still share one window.
 Replicas count ahead in leases. A replica asks Redis for a few places of a caller's quota at once (at most
 an eighth of what is left, so they are few near the limit) and Redis counts them at once; the replica then
 answers that caller's next requests from the lease with no round trip (a cache hit answered in the HTTP
-parser stays in the parser), and gives back what it did not use after 0.5 s without a request. Redis never
-counts more than the limit, whatever the replicas do. Near the limit, leases shrink to one place: every
+parser stays in the parser), and gives back what it did not use after 0.5 s without a request. A caller
+that uses its leases up quickly gets bigger ones (up to 256 places), and the next one is asked for when half
+of the current one is used: its requests never wait for Redis while they keep coming. What is left of the
+current lease is then carried into the new one (it stays counted), so nothing is counted twice or lost.
+Redis never counts more than the limit, whatever the replicas do. Near the limit, leases shrink to one place: every
 request then waits for its own answer from Redis. A request refused while another replica still holds a
 lease is asked again every 50 ms until that lease is given back (at most 1 s), so the request that passes
 the limit is the one refused, not an earlier one. Requests of one event-loop turn go to Redis in one script
@@ -49,12 +52,15 @@ _COOLDOWN_SECONDS = 1.0
 _LEASE_IDLE_SECONDS = 0.5  # a lease not used for this long is given back
 _SETTLE_EVERY = 0.2
 _FIRST_WANT, _MAX_WANT = 8, 256
+_REFILL_FROM = 16  # a lease at least this big is renewed when half used, before it runs out
+_FAST_USE_SECONDS = 0.25  # a lease half used within this is followed by a bigger one
 _RETRY_EVERY, _RETRIES = 0.05, 20  # a refusal while another replica holds a lease is asked again
 
 # KEYS: one hash per quota. ARGV: the number of operations; per operation: the lease's owner (this replica's
 # id and the caller's slot: one caller's requests with and without a route limit are two owners of its own
 # quota), its number of quotas, the requests waiting, the places wanted beyond them, the places of the
-# owner's last lease it used (-1: none to give back); per quota: limit, window (ms). Hash fields: t = total
+# owner's last lease it used (-1: no lease), whether the unused rest of that lease is kept (1: carried into
+# the new lease, still counted; 0: given back); per quota: limit, window (ms). Hash fields: t = total
 # counted in the window, o = oldest counted bucket, <bucket> = its count, l:<owner> =
 # "<bucket>:<places>:<expires ms>", a lease.
 # Returns one string: now, then per operation: places granted, the deciding quota (1-based: the one with the
@@ -69,7 +75,8 @@ for _ = 1, tonumber(ARGV[1]) do
   local own = 'l:' .. ARGV[a]
   local n, waiting, want, used = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
     tonumber(ARGV[a + 4])
-  a = a + 5
+  local keep = ARGV[a + 5] == '1'
+  a = a + 6
   local quotas, bind = {}, 1
   for q = 1, n do
     local key, limit, window = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
@@ -91,10 +98,12 @@ for _ = 1, tonumber(ARGV[1]) do
       end
       oldest = first
     end
+    local carry = 0
     if used >= 0 and state[3] then
       local b, c = string.match(state[3], '^(%d+):(%d+):')
       b, c = tonumber(b), tonumber(c)
       local unused = c - math.min(used, c)
+      if keep then carry = unused end  -- moved to the current bucket below, with the new places
       if unused > 0 and b >= oldest and b <= current then
         if redis.call('HINCRBY', key, b, -unused) <= 0 then redis.call('HDEL', key, b) end
         total = total - unused
@@ -106,19 +115,19 @@ for _ = 1, tonumber(ARGV[1]) do
     else
       while oldest < current and not redis.call('HGET', key, oldest) do oldest = oldest + 1 end
     end
-    local places = math.max(0, limit - total)
-    quotas[q] = {key, limit, window, size, span, current, total, oldest, places}
+    local places = math.max(0, limit - total - carry)
+    quotas[q] = {key, limit, window, size, span, current, total, oldest, places, carry}
     if places < quotas[bind][9] then bind = q end
   end
   local left = quotas[bind][9]
   local grant = math.min(left, math.max(waiting, math.min(want, math.floor(left / 8))))
   local free, others = 0, 0
   for q = 1, n do
-    local key, limit, window, size, span, current, total, oldest = unpack(quotas[q])
-    if grant > 0 then
-      redis.call('HINCRBY', key, current, grant)
-      total = total + grant
-      redis.call('HSET', key, own, current .. ':' .. grant .. ':' .. (now + 5000))
+    local key, limit, window, size, span, current, total, oldest, _, carry = unpack(quotas[q])
+    if grant + carry > 0 then
+      redis.call('HINCRBY', key, current, grant + carry)
+      total = total + grant + carry
+      redis.call('HSET', key, own, current .. ':' .. (grant + carry) .. ':' .. (now + 5000))
     end
     redis.call('HSET', key, 't', total, 'o', oldest)
     redis.call('PEXPIRE', key, window + size)
@@ -225,16 +234,21 @@ class _Slot:
 
     __slots__ = (
         "busy",
+        "giving",
         "granted",
         "idle_at",
+        "lease",
+        "leased_at",
         "owner",
         "places",
         "quota",
         "quotas",
+        "refill",
         "reset_at",
         "retries",
         "scheduled",
         "sent",
+        "sent_used",
         "used",
         "waiting",
         "want",
@@ -243,12 +257,14 @@ class _Slot:
     def __init__(self, quotas: tuple[Quota, ...], owner: str):
         self.quotas = quotas
         self.owner = owner  # the name of its leases in Redis
-        self.granted = self.used = self.places = self.retries = 0
-        self.reset_at = self.idle_at = 0.0
+        # The places this replica holds (granted), of which used; the last grant from Redis (lease).
+        self.granted = self.used = self.lease = self.places = self.retries = self.sent_used = 0
+        self.reset_at = self.idle_at = self.leased_at = 0.0
         self.quota = quotas[0]
         self.waiting: list[Callable[[Decision], None]] = []
         self.sent: list[Callable[[Decision], None]] = []
-        self.busy = self.scheduled = False
+        self.busy = self.scheduled = self.refill = False
+        self.giving = False  # the call under way gives the lease back: nothing may be answered from it
         self.want = _FIRST_WANT
 
 
@@ -275,17 +291,31 @@ class Limiter:
         self.check_then(quotas, lambda decision: future.done() or future.set_result(decision))
         return future
 
+    def leased(self, quotas: Sequence[Quota]) -> Decision | None:
+        """The decision on one request from this replica's lease, with no round trip; None when there is no
+        place in it (ask `check_then`). Renews a big lease when half of it is used."""
+        slot = self._slots.get(quotas)
+        if slot is None or slot.used >= slot.granted or slot.giving:
+            return None
+        slot.used += 1
+        now = time.monotonic()
+        slot.idle_at = now + _LEASE_IDLE_SECONDS
+        if slot.lease >= _REFILL_FROM and (slot.granted - slot.used) * 2 <= slot.lease and not slot.busy:
+            if now - slot.leased_at < _FAST_USE_SECONDS:
+                slot.want = min(_MAX_WANT, slot.want * 2)  # half used that quickly: a bigger one next
+            slot.refill = True
+            self._schedule(slot)
+        return Decision(True, slot.quota, slot.places + slot.granted - slot.used, max(0.0, slot.reset_at - now))
+
     def check_then(self, quotas: Sequence[Quota], decided: Callable[[Decision], None]) -> None:
         """Call `decided` with the decision on one request: at once from a lease (or when Redis is known to be
         away), else from the event loop once Redis answered. The parser's hit path uses this: no future."""
+        decision = self.leased(quotas)
+        if decision is not None:
+            decided(decision)
+            return
         slot = self._slots.get(quotas)
         now = time.monotonic()
-        if slot is not None and slot.used < slot.granted and not slot.busy:
-            slot.used += 1
-            slot.idle_at = now + _LEASE_IDLE_SECONDS
-            decided(Decision(True, slot.quota, slot.places + slot.granted - slot.used,
-                             max(0.0, slot.reset_at - now)))
-            return
         if now < self._down_until:
             decided(self._unavailable())
             return
@@ -294,7 +324,7 @@ class Limiter:
             slot = self._slots[tuple(quotas)] = _Slot(tuple(quotas), f"{self._replica}:{self._serial}")
             if self._settler is None:
                 self._settler = asyncio.get_running_loop().create_task(self._settling())
-        elif slot.granted and slot.used >= slot.granted:
+        elif slot.granted and slot.used >= slot.granted and not slot.busy:
             slot.want = min(_MAX_WANT, slot.want * 2)  # used up before it went idle: ask for more next time
         slot.waiting.append(decided)
         self._schedule(slot)
@@ -324,7 +354,7 @@ class Limiter:
         ready = []
         for slot in dirty:
             slot.scheduled = False
-            if not slot.busy and slot.waiting:
+            if not slot.busy and (slot.waiting or slot.refill):
                 ready.append(slot)
         for start in range(0, len(ready), _MAX_BATCH):
             self._start(ready[start:start + _MAX_BATCH], give_back=False)
@@ -332,16 +362,17 @@ class Limiter:
     def _start(self, slots: list[_Slot], *, give_back: bool) -> None:
         """Take each slot's waiting requests and ask Redis about them in one task. The slots are busy from now,
         not from when the task first runs: a slot is never in two calls at once (a second call would take
-        the first one's requests from it, and they would never be answered)."""
+        the first one's requests from it, and they would never be answered). Unless the lease is given back,
+        what is left of it is carried into the new one, and requests go on using it while Redis answers."""
         keys: list[str] = []
         args: list[int | str] = [len(slots)]
         for slot in slots:
-            slot.busy = True
+            slot.busy, slot.giving, slot.refill, slot.sent_used = True, give_back, False, slot.used
             slot.sent, slot.waiting = slot.waiting, []
-            if slot.granted and slot.used < slot.granted:
+            if give_back and slot.used < slot.granted:
                 slot.want = max(1, min(slot.want, slot.used))  # it did not need all it had
             args += (slot.owner, len(slot.quotas), len(slot.sent), 0 if give_back else slot.want,
-                     slot.used if slot.granted else -1)
+                     slot.used if slot.granted else -1, 0 if give_back else 1)
             for quota in slot.quotas:
                 keys.append(f"{self._ns}:{quota.policy}:{quota.identity}")
                 args += (quota.rate.limit, int(quota.rate.window * 1000))
@@ -372,7 +403,8 @@ class Limiter:
             self._down_until = time.monotonic() + _COOLDOWN_SECONDS
             self._warn(exc)
             for slot in slots:
-                slot.busy, slot.granted, slot.used = False, 0, 0
+                slot.busy = slot.giving = False
+                slot.granted = slot.used = slot.lease = 0
                 waiting, slot.sent, slot.waiting = [*slot.sent, *slot.waiting], [], []
                 for decided in waiting:
                     _deliver(decided, self._unavailable())
@@ -388,13 +420,20 @@ class Limiter:
 
     def _decided(self, slot: _Slot, grant: int, quota: Quota, places: int, reset_at: float, free_seconds: float,
                  others: int, now: float) -> None:
-        slot.busy = False
         sent, slot.sent = slot.sent, []
-        served = min(grant, len(sent))
-        slot.granted, slot.used, slot.places, slot.quota = grant, served, places, quota
-        slot.reset_at, slot.idle_at = reset_at, now + _LEASE_IDLE_SECONDS
+        if slot.giving:
+            granted, used = grant, 0
+        else:  # the lease's rest when asked is carried; requests answered from it meanwhile used some
+            carried, used = slot.granted - slot.sent_used, slot.used - slot.sent_used
+            granted = carried + grant
+            if carried and used >= carried:
+                slot.want = min(_MAX_WANT, slot.want * 2)  # it ran out before the answer came: ask for more
+        served = min(granted - used, len(sent))
+        slot.busy = slot.giving = False
+        slot.granted, slot.used, slot.lease, slot.places, slot.quota = granted, used + served, grant, places, quota
+        slot.reset_at, slot.idle_at, slot.leased_at = reset_at, now + _LEASE_IDLE_SECONDS, now
         for index, decided in enumerate(sent[:served]):
-            _deliver(decided, Decision(True, quota, places + grant - index - 1, max(0.0, reset_at - now)))
+            _deliver(decided, Decision(True, quota, places + granted - used - index - 1, max(0.0, reset_at - now)))
         refused = sent[served:]
         if refused and others > 0 and slot.retries < _RETRIES:
             # Another replica may give back places it holds: ask again shortly, in the same order.
@@ -408,7 +447,8 @@ class Limiter:
             _deliver(decided, Decision(False, quota, 0, max(0.0, free_seconds)))
         while slot.waiting and slot.used < slot.granted:  # came while Redis was asked
             slot.used += 1
-            _deliver(slot.waiting.pop(0), Decision(True, quota, places + grant - slot.used, max(0.0, reset_at - now)))
+            _deliver(slot.waiting.pop(0),
+                     Decision(True, quota, places + slot.granted - slot.used, max(0.0, reset_at - now)))
         if slot.waiting:
             self._schedule(slot)
 

@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,7 +21,7 @@ from dm_shared.errors import (
 from dm_shared.logs import request_id
 
 from gateway.access import Access, AccessMiddleware, limited
-from gateway.limiter import Decision
+from gateway.limiter import Decision, Limiter, Quota
 from gateway.registry import ROUTER, Route
 from gateway.relabel import relabel
 from gateway.services import ServiceResponse
@@ -96,13 +95,15 @@ def _from_cache(entry: Entry, now: int, *, stale: bool,
     return 200, body, [_STALE if stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
 
 
-@dataclass
 class HotAnswer:
-    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision is in;
-    `check(then)` asks for it (None: no limit applies)."""
+    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision on
+    `quotas` is in (from `limiter`; None: no limit applies)."""
 
-    finish: Callable[[Decision | None], Response]
-    check: Callable[[Callable[[Decision], None]], None] | None = None
+    __slots__ = ("finish", "limiter", "quotas")
+
+    def __init__(self, finish: Callable[[Decision | None], Response], limiter: Limiter | None = None,
+                 quotas: tuple[Quota, ...] = ()):
+        self.finish, self.limiter, self.quotas = finish, limiter, quotas
 
 
 class ApiProxy:
@@ -195,9 +196,7 @@ class ApiProxy:
             self.edge.record(scope, status, started)
             return status, answer_body, _response_headers(answer_body, answer_headers, edge_headers)
 
-        if not quotas:
-            return HotAnswer(finish)
-        return HotAnswer(finish, lambda then: access.limiter.check_then(quotas, then))
+        return HotAnswer(finish, access.limiter, quotas) if quotas else HotAnswer(finish)
 
     def _hot(self, route: Route, key: str) -> Response | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""
