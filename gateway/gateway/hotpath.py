@@ -29,6 +29,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from urllib.parse import unquote
 
 import httptools
@@ -40,12 +41,14 @@ from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, Re
 
 from gateway.limiter import Decision
 from gateway.metrics import HOT_ANSWERS
-from gateway.proxy import ApiProxy, HotAnswer
+from gateway.proxy import ApiProxy, HotPlan
 from gateway.settings import get_settings
 
 log = logging.getLogger("gateway.hotpath")
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+_OK = STATUS_LINE[200]
+_server_lines: list = [None, b""]  # the server's default headers, and their lines
 
 
 def _handshake_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -97,6 +100,7 @@ class HotPathProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         plain = not self.root_path and self.limit_concurrency is None
         self.proxy = _find_proxy(self.app) if plain else None
+        self.plan: HotPlan | None = None
         self.answered = False
         settings = get_settings()
         self.max_url, self.max_headers = settings.max_url_bytes, settings.max_header_bytes
@@ -176,41 +180,59 @@ class HotPathProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm_header_timer()
         self.begun = False
-        answer = None
+        started = time.perf_counter()
+        plan = fresh = None
         if self.proxy is not None:
             try:
-                answer = self._hit()
+                plan = self._hit()
+                fresh = plan.fresh() if plan is not None else None
             except Exception:  # the application answers instead (an error there is an envelope)
                 log.exception("cache hit path failed")
-        if answer is None:
+        if fresh is None:
             super().on_headers_complete()
             return
         self.answered = True
-        limiter = answer.limiter
-        decision = limiter.leased(answer.quotas) if limiter is not None else None
+        body, age = fresh
+        limiter = plan.limiter
+        decision = limiter.leased(plan.quotas) if limiter is not None else None
         if limiter is None or decision is not None:  # no limit, or a place in this replica's lease
-            self._write(answer.finish(decision))
+            self._write_hit(plan, body, plan.head(body, age, decision), started)
             return
         waiting = self.cycle = _Waiting()
-        limiter.check_then(answer.quotas, lambda decision: self._write_when_decided(waiting, answer, decision))
+        limiter.check_then(plan.quotas, lambda decision: self._write_when_decided(waiting, plan, body, age, decision,
+                                                                                  started))
 
-    def _write_when_decided(self, waiting: "_Waiting", answer: HotAnswer, decision: Decision) -> None:
+    def _write_when_decided(self, waiting: "_Waiting", plan: HotPlan, body: bytes, age: int, decision: Decision,
+                            started: float) -> None:
         waiting.response_complete = True
         if self.transport.is_closing():
             return
-        self._write(answer.finish(decision))
-
-    def _write(self, response: tuple[int, bytes, list[tuple[bytes, bytes]]]) -> None:
-        status, body, headers = response
-        head = [STATUS_LINE[status]]
-        for name, value in (*self.server_state.default_headers, *headers):
+        if decision.allowed:
+            self._write_hit(plan, body, plan.head(body, age, decision), started)
+            return
+        status, body, headers = plan.refused(decision)
+        head = [STATUS_LINE[status], self._server_lines()]
+        for name, value in headers:
             head += (name, b": ", value, b"\r\n")
-        head.append(b"\r\n")
+        self._send(status, b"".join(head), body)
+        plan.record(status, started)
+
+    def _write_hit(self, plan: HotPlan, body: bytes, lines: bytes, started: float) -> None:
+        self._send(200, b"".join((_OK, self._server_lines(), lines)), body)
+        HOT_ANSWERS.inc()
+        plan.record(200, started)
+
+    def _server_lines(self) -> bytes:
+        """The server's own header lines (the date), rendered once per second."""
+        default = self.server_state.default_headers
+        if _server_lines[0] is not default:
+            _server_lines[:] = default, b"".join(b"%s: %s\r\n" % pair for pair in default)
+        return _server_lines[1]
+
+    def _send(self, status: int, head: bytes, body: bytes) -> None:
         # Two writes, no join of the body: the event loop sends both in one writev without copying it.
-        self.transport.write(b"".join(head))
+        self.transport.write(head + b"\r\n")
         self.transport.write(body)
-        if status == 200:
-            HOT_ANSWERS.inc()
         if self.access_log:
             self.access_logger.info('%s:%d - "GET %s HTTP/1.1" %d', *(self.client or ("-", 0)),
                                     self.url.decode("latin-1"), status)
@@ -234,24 +256,34 @@ class HotPathProtocol(HttpToolsProtocol):
         if not self.answered:
             super().on_message_complete()
 
-    def _hit(self) -> HotAnswer | None:
-        """The answer of a GET whose fresh value the in-process tier holds (maybe waiting for its rate-limit
-        check); else None."""
+    def _hit(self) -> HotPlan | None:
+        """The plan of a GET the hit path may answer (this connection's last one when the request is the same
+        again); else None."""
         parser = self.parser
         if (parser.get_method() != b"GET" or parser.get_http_version() != "1.1" or not parser.should_keep_alive()
                 or parser.should_upgrade() or self.pipeline or self.flow.write_paused
                 or (self.cycle is not None and not self.cycle.response_complete)):
             return None
-        for name, _ in self.headers:
-            if name in _BODY_HEADERS:
-                return None
+        plan = self.plan
+        if plan is None or not plan.holds(self.url, self.headers):
+            plan = self.plan = self._plan()
+        return plan if plan.key is not None else None
+
+    def _plan(self) -> HotPlan:
+        plan = self.proxy.plan_hot(self._scope()) if self._bodiless() else self.proxy.not_hot()
+        plan.url, plan.headers = self.url, self.headers
+        return plan
+
+    def _bodiless(self) -> bool:
+        return not any(name in _BODY_HEADERS for name, _ in self.headers)
+
+    def _scope(self) -> dict:
         url = httptools.parse_url(self.url)
         try:
             path = url.path.decode("ascii")
         except UnicodeDecodeError:
-            return None
+            path = "/"  # routes are ASCII: no route matches, and the ASGI path answers
         if "%" in path:
             path = unquote(path)
-        scope = {"type": "http", "method": "GET", "path": path, "query_string": url.query or b"",
-                 "headers": self.headers, "client": self.client}
-        return self.proxy.answer_hot(scope)
+        return {"type": "http", "method": "GET", "path": path, "query_string": url.query or b"",
+                "headers": self.headers, "client": self.client}

@@ -138,6 +138,7 @@ class KeyRing:
         self.refresh_seconds = refresh_seconds
         self.keys: dict[str, KeyRecord] = {}
         self._verified: dict[str, KeyRecord] = {}  # key -> record, emptied whenever a key changes
+        self.generation = 0  # counts those changes: what was worked out from a key before one is redone
         self.loaded = False
         self._read_at = 0
         self._task: asyncio.Task | None = None
@@ -172,12 +173,14 @@ class KeyRing:
             if self.keys.get(record.id) != record:
                 self.keys[record.id] = record
                 self._verified.clear()
+                self.generation += 1
         self._read_at, self.loaded = started, True
 
     def remember(self, record: KeyRecord) -> None:
         """A change this replica made itself, effective here at once."""
         self.keys[record.id] = record
         self._verified.clear()
+        self.generation += 1
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._refreshing())

@@ -222,6 +222,23 @@ class Decision:
                 (b"x-ratelimit-remaining", b"%d" % self.remaining), (b"x-ratelimit-reset", b"%d" % reset)]
 
 
+    def header_block(self, quotas: tuple[Quota, ...]) -> bytes:
+        """The same fields as `headers`, as header lines ready to write (the parser's hit path)."""
+        quota = self.quota
+        if quota is None:
+            return b""
+        reset = max(0, math.ceil(self.seconds))
+        return _header_template(quotas, quota) % (self.remaining, reset, self.remaining, reset)
+
+
+@lru_cache(maxsize=4096)
+def _header_template(quotas: tuple[Quota, ...], quota: Quota) -> bytes:
+    (_, policy), name, (_, limit) = _header_parts(quotas, quota)
+    escaped = [part.replace(b"%", b"%%") for part in (policy, name, limit)]
+    return (b"ratelimit-policy: %s\r\nratelimit: \"%s\";r=%%d;t=%%d\r\nx-ratelimit-limit: %s\r\n"
+            b"x-ratelimit-remaining: %%d\r\nx-ratelimit-reset: %%d\r\n") % tuple(escaped)
+
+
 @lru_cache(maxsize=4096)
 def _header_parts(quotas: tuple[Quota, ...], quota: Quota) -> tuple[tuple[bytes, bytes], bytes, tuple[bytes, bytes]]:
     """The parts of the rate headers that depend only on the quotas: built once per caller and route."""

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dm_shared.cache import Entry
 from dm_shared.clock import now_ms
-from dm_shared.edge import Edge, EdgeMiddleware
+from dm_shared.edge import REQUEST_ID, Edge, EdgeMiddleware, new_request_id
 from dm_shared.envelope import error_body
 from dm_shared.errors import (
     ApiError,
@@ -19,9 +19,11 @@ from dm_shared.errors import (
     ValidationFailedError,
 )
 from dm_shared.logs import request_id
+from dm_shared.metrics import REQUESTS
 
 from gateway.access import Access, AccessMiddleware, limited
-from gateway.limiter import Decision, Limiter, Quota
+from gateway.keys import KeyRing
+from gateway.limiter import Decision
 from gateway.registry import ROUTER, Route
 from gateway.relabel import relabel
 from gateway.services import ServiceResponse
@@ -95,15 +97,44 @@ def _from_cache(entry: Entry, now: int, *, stale: bool,
     return 200, body, [_STALE if stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
 
 
-class HotAnswer:
-    """A cache hit for the parser's path: `finish` gives the response once the rate-limit decision on
-    `quotas` is in (from `limiter`; None: no limit applies)."""
+class HotPlan:
+    """How to answer one kind of request from the in-process tier, worked out once from its path, query and
+    headers: the cache key, the caller's quotas, the headers that do not change. The parser's hit path keeps
+    each connection's last plan, so a client repeating a request goes straight to the cache. A plan holds
+    while the API keys are unchanged (`generation`); `key` None: this request is not for the hit path."""
 
-    __slots__ = ("finish", "limiter", "quotas")
+    __slots__ = ("cache", "edge", "fixed", "generation", "headers", "key", "label", "limiter", "quotas", "rid",
+                 "ring", "url")
 
-    def __init__(self, finish: Callable[[Decision | None], Response], limiter: Limiter | None = None,
-                 quotas: tuple[Quota, ...] = ()):
-        self.finish, self.limiter, self.quotas = finish, limiter, quotas
+    def __init__(self, ring: KeyRing, key: str | None = None):
+        self.ring, self.generation, self.key = ring, ring.generation, key
+        self.url = self.headers = self.cache = self.limiter = self.rid = None
+        self.label, self.quotas, self.edge, self.fixed = "", (), [], b""
+
+    def holds(self, url: bytes, headers: list) -> bool:
+        return self.url == url and self.headers == headers and self.ring.generation == self.generation
+
+    def fresh(self) -> tuple[bytes, int] | None:
+        """The relabelled body and its age (s), when the in-process tier holds a fresh value."""
+        now = now_ms()
+        entry = self.cache.peek(self.key, now)
+        if entry is None:
+            return None
+        return relabel(entry, now=now, stale=False), entry.age_ms(now) // 1000
+
+    def head(self, body: bytes, age: int, decision: Decision | None) -> bytes:
+        """The header lines of the 200 answer (without the status line and the server's own)."""
+        block = self.fixed + b"content-length: %d\r\nage: %d\r\nx-request-id: %s\r\n" % (
+            len(body), age, self.rid or new_request_id())
+        return block if decision is None else block + decision.header_block(self.quotas)
+
+    def refused(self, decision: Decision) -> Response:
+        status, body, headers = _error(limited(decision))
+        edge = [(REQUEST_ID, self.rid or new_request_id()), *self.edge]
+        return status, body, _response_headers(body, [*headers, *decision.headers(self.quotas)], edge)
+
+    def record(self, status: int, started: float) -> None:
+        REQUESTS.observe(self.label, "GET", status, time.perf_counter() - started)
 
 
 class ApiProxy:
@@ -153,50 +184,41 @@ class ApiProxy:
         finally:
             self.edge.record(scope, status, started)
 
-    def answer_hot(self, scope: Scope) -> HotAnswer | None:
-        """The answer of a GET of an open route whose fresh value is in the in-process tier, from a caller
-        known without a round trip; else None (nothing done).
+    def plan_hot(self, scope: Scope) -> HotPlan:
+        """The plan of a GET of an open, cached route from a caller known without a round trip (a plan with
+        key None for any other request).
 
         For the HTTP protocol's hit path (gateway.hotpath): the same answer, headers, rate limit and metrics
-        as `__call__` gives the request.
+        as `__call__` gives the request. Token callers are not planned: a token's expiry is checked on every
+        request.
         """
+        state = self.state
         route = ROUTER.match(scope["path"])
-        if route is None or route.scope is not None:
-            return None
-        started = time.perf_counter()
-        answer = self._hot(route, route.resolve(scope["path"], scope["query_string"])[2])
-        if answer is None:
-            return None
+        if route is None or route.scope is not None or route.cache is None:
+            return self.not_hot()
         access = self._access()
         try:
             caller, credential_error = access.identify(scope["client"][0] if scope["client"] else None,
                                                        scope["headers"])
         except UnknownSigningKey:
-            return None
-        if credential_error is not None:
-            return None  # the ASGI path counts it and answers 401
-        scope["dm.route"] = route.path
-        edge_headers, _ = self.edge.begin(scope)  # a GET is never a preflight
-        _, body, headers = answer
+            return self.not_hot()
+        if credential_error is not None or caller.policy == "token":
+            return self.not_hot()  # the ASGI path counts it (and answers 401)
+        plan = HotPlan(state.ring, route.resolve(scope["path"], scope["query_string"])[2])
+        plan.cache, plan.label = state.cache, route.path
+        plan.rid, plan.edge, _ = self.edge.parts(scope["headers"])  # a GET is never a preflight
+        fixed = [_JSON, _HIT, *plan.edge]
         ignored = route.ignored(scope["query_string"])
         if ignored is not None:
-            headers = [*headers, (_IGNORED, ignored)]
-        quotas = access.quotas(caller, route.path, route.rate) if access.limiter is not None else ()
+            fixed.append((_IGNORED, ignored))
+        plan.fixed = b"".join(b"%s: %s\r\n" % pair for pair in fixed)
+        if access.limiter is not None:
+            plan.limiter, plan.quotas = access.limiter, access.quotas(caller, route.path, route.rate)
+        return plan
 
-        def finish(decision: Decision | None) -> Response:
-            if decision is None:
-                status, answer_body, answer_headers = 200, body, headers
-            else:
-                rate_headers = decision.headers(quotas)
-                if decision.allowed:
-                    status, answer_body, answer_headers = 200, body, [*headers, *rate_headers]
-                else:
-                    status, answer_body, answer_headers = _error(limited(decision))
-                    answer_headers += rate_headers
-            self.edge.record(scope, status, started)
-            return status, answer_body, _response_headers(answer_body, answer_headers, edge_headers)
-
-        return HotAnswer(finish, access.limiter, quotas) if quotas else HotAnswer(finish)
+    def not_hot(self) -> HotPlan:
+        """The plan of a request the hit path leaves to the ASGI path."""
+        return HotPlan(self.state.ring)
 
     def _hot(self, route: Route, key: str) -> Response | None:
         """A fresh answer from the in-process cache tier, with no await on the way (the common case)."""

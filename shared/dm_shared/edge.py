@@ -50,23 +50,29 @@ class Edge:
 
         Sets `scope["dm.request_id"]`; the caller sets the logging context.
         """
+        rid, headers, preflight = self.parts(scope["headers"])
+        rid = rid or new_request_id()
+        scope["dm.request_id"] = rid.decode()
+        return [(REQUEST_ID, rid), *headers], preflight and len(headers) > 1 and scope.get("method") == "OPTIONS"
+
+    def parts(self, request_headers) -> tuple[bytes | None, list[tuple[bytes, bytes]], bool]:
+        """What `begin` reads from a request's headers: the client's sane request id (or None), the headers
+        every answer carries besides the request id, and whether it asks a CORS preflight."""
         rid, origin, preflight = None, None, False
-        for name, value in scope["headers"]:
+        for name, value in request_headers:
             if name == REQUEST_ID and _SANE_ID.match(value):
                 rid = value
             elif name == b"origin":
                 origin = value
             elif name == b"access-control-request-method":
                 preflight = True
-        rid = rid or f"{_ID_PREFIX}{next(_ID_COUNTER):016x}".encode()
-        scope["dm.request_id"] = rid.decode()
-        headers = [(REQUEST_ID, rid), _NOSNIFF]
+        headers = [_NOSNIFF]
         if origin is not None and (self.any_origin or origin in self.origins):
             if self.any_origin:
                 headers += [(b"access-control-allow-origin", b"*"), self.expose]
             else:
                 headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin"), self.expose]
-        return headers, preflight and len(headers) > 2 and scope.get("method") == "OPTIONS"
+        return rid, headers, preflight
 
     async def preflight(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> int:
         """Answer a CORS preflight; returns the status sent."""
@@ -82,6 +88,10 @@ class Edge:
     def record(scope: Scope, status: int, started: float) -> None:
         """Count the request and its latency under its route template."""
         REQUESTS.observe(route_label(scope), scope["method"], status, time.perf_counter() - started)
+
+
+def new_request_id() -> bytes:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}".encode()
 
 
 class EdgeMiddleware:
