@@ -173,6 +173,24 @@ def test_keys_are_created_used_and_revoked_on_every_replica_and_stored_hashed(ed
     assert refused == {"gateway", "gateway-1"}, f"still accepted after 5 s by {({'gateway', 'gateway-1'} - refused)}"
 
 
+def test_a_revoked_key_is_refused_on_a_connection_that_repeated_a_cache_hit_with_it(edge):
+    """The parser's hit path keeps each connection's last request worked out (caller, quotas): a key revoked
+    meanwhile is still refused there within seconds."""
+    key = create_key(edge, name="poller")
+    with httpx.Client(base_url=edge.url("gateway"), timeout=30, headers={"X-API-Key": key}) as poller:
+        poller.get("/api/market", params={"limit": 6})  # cached from here on
+        before = hot_answers(edge)
+        assert all(poller.get("/api/market", params={"limit": 6}).status_code == 200 for _ in range(20))
+        assert hot_answers(edge) - before >= 20  # answered in the parser, on one kept connection
+        with edge_client(edge, new_address(), headers={"X-API-Key": create_key(edge, name="ops",
+                                                                                  scopes="read,admin")}) as admin:
+            assert admin.delete(f"/api/admin/keys/{key.split('_')[1]}").status_code == 200
+        revoked_at = time.monotonic()
+        while poller.get("/api/market", params={"limit": 6}).status_code != 401:
+            assert time.monotonic() - revoked_at < 5, "the revoked key still answers on its kept connection"
+            time.sleep(0.05)
+
+
 def test_bad_credentials_are_401_alike_and_scopes_403(edge):
     read_key = create_key(edge, name="reader", scopes="read")
     revoked = create_key(edge, name="gone")
