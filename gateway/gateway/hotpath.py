@@ -3,15 +3,17 @@ from the in-process cache tier written straight to the socket.
 
 A hit is most of the gateway's traffic, and the gateway's own work on one (route, cache key, relabel,
 request id, metrics) is ~10 µs; the ASGI machinery around it (a request cycle, a task, two send events
-and their checks) costs more than that. This protocol asks `ApiProxy.answer_hot` while the request's
-headers are being parsed and, when it has an answer, writes the same bytes and headers the ASGI path
-would. Everything else goes to uvicorn unchanged: misses and stale values, errors, other paths and
+and their checks) costs more than that. This protocol asks `ApiProxy.plan_hot` for the request's plan (its
+cache key, caller, quotas, the header lines that do not change) once its headers are parsed and, when the
+in-process tier holds a fresh value, writes the same bytes and headers the ASGI path would. Each
+connection keeps its last plan: a client repeating a request (same URL and headers, API keys unchanged)
+goes straight to the cache. Everything else goes to uvicorn unchanged: misses and stale values, errors, other paths and
 methods, requests with a body, HTTP/1.0 or `Connection: close`, requests pipelined behind one still in
 progress, a paused transport, websocket upgrades.
 
-A hit counts against its caller's rate limit like any request (gateway.access): the check is a Redis
-round trip shared with every other check of the same event-loop turn, and while it is under way the
-connection holds its place as uvicorn's own request cycle would (a request pipelined behind it waits). A
+A hit counts against its caller's rate limit like any request (gateway.access): mostly a place taken from
+this replica's lease (gateway.limiter), else a Redis round trip shared with every other check of the same
+event-loop turn, and while that is under way the connection holds its place as uvicorn's own request cycle would (a request pipelined behind it waits). A
 refused hit is the same 429 envelope the ASGI path answers. Requests with a credential that is not valid, or
 for a route that needs a scope, take the ASGI path.
 
