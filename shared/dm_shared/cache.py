@@ -72,6 +72,15 @@ class Lookup:
     error: Exception | None = None
 
 
+class _Flight:
+    """One fetch under way, and how many callers wait for it."""
+
+    __slots__ = ("task", "waiters")
+
+    def __init__(self, task: asyncio.Task):
+        self.task, self.waiters = task, 0
+
+
 class Cache:
     """The suite's cache. One instance per process, opened in the lifespan."""
 
@@ -85,7 +94,7 @@ class Cache:
         # The in-process tier holds at most l1_size entries whose bodies total at most l1_bytes (many large
         # variants would otherwise keep a process growing until the entry count is reached), oldest out first.
         self._l1_size, self._l1_max_bytes, self._l1_bytes = l1_size, l1_bytes, 0
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, _Flight] = {}
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
         self._redis_down_until = 0.0
@@ -187,22 +196,30 @@ class Cache:
         return Lookup(entry, hit=not fetched)
 
     async def _fetch_once(self, key: str, ttl: float, fetch: Callable[[], Awaitable[bytes]]) -> tuple[Entry, bool]:
-        running = self._inflight.get(key)
-        if running is not None:
-            entry, _ = await asyncio.shield(running)
-            return entry, False
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        """The one fetch of `key` under way in this process, joined (or started). It runs as its own task for
+        as long as any caller still waits for it: a caller that gives up (its deadline passed) leaves it
+        running for the others, and the last one to give up cancels it."""
+        flight = self._inflight.get(key)
+        leader = flight is None
+        if leader:
+            flight = self._inflight[key] = _Flight(
+                asyncio.get_running_loop().create_task(self._fetch_across_replicas(key, ttl, fetch)))
+            flight.task.add_done_callback(lambda _: self._land(key, flight))
+        flight.waiters += 1
         try:
-            result = await self._fetch_across_replicas(key, ttl, fetch)
-            future.set_result(result)
-            return result
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unawaited failure logs no warning
-            raise
+            entry, fetched = await asyncio.shield(flight.task)
         finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done():
+                self._land(key, flight)  # nobody wants it any more: a later caller starts afresh
+                flight.task.cancel()
+        return entry, fetched and leader
+
+    def _land(self, key: str, flight: _Flight) -> None:
+        if self._inflight.get(key) is flight:
             del self._inflight[key]
+        if flight.task.done() and not flight.task.cancelled():
+            flight.task.exception()  # retrieved: a failure nobody waited for logs no warning
 
     async def _fetch_across_replicas(self, key: str, ttl: float,
                                      fetch: Callable[[], Awaitable[bytes]]) -> tuple[Entry, bool]:

@@ -33,3 +33,63 @@ async def test_the_in_process_tier_holds_at_most_its_bytes_oldest_out_first():
         assert held == ["k3", "k4", "k5"]  # 9,000 bytes: a fourth body would pass 10,000
     finally:
         await cache.close()
+
+
+async def test_a_caller_that_gives_up_leaves_the_one_fetch_to_those_still_waiting():
+    """Under load a request's deadline can pass while its fetch is under way: the others waiting for the same
+    key still get that fetch's value, and the upstream is called once."""
+    import asyncio
+
+    from dm_shared.cache import Cache
+
+    cache = Cache("redis://127.0.0.1:9/0", redis_timeout=0.05)
+    calls = 0
+
+    async def fetch() -> bytes:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.3)
+        return b'{"v":1}'
+
+    try:
+        leader = asyncio.ensure_future(cache.get_or_fetch("k", 60, fetch))
+        await asyncio.sleep(0.05)
+        follower = asyncio.ensure_future(cache.get_or_fetch("k", 60, fetch))
+        await asyncio.sleep(0.05)
+        leader.cancel()  # its deadline passed
+        lookup = await follower
+        assert lookup.entry.body == b'{"v":1}' and calls == 1
+        assert leader.cancelled()
+    finally:
+        await cache.close()
+
+
+async def test_a_fetch_nobody_waits_for_any_more_is_cancelled_and_stores_nothing():
+    import asyncio
+
+    from dm_shared.cache import Cache
+
+    cache = Cache("redis://127.0.0.1:9/0", redis_timeout=0.05)
+    cancelled = asyncio.Event()
+
+    async def fetch() -> bytes:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return b'{"v":1}'
+
+    try:
+        only = asyncio.ensure_future(cache.get_or_fetch("k", 60, fetch))
+        await asyncio.sleep(0.05)
+        only.cancel()
+        await asyncio.wait_for(cancelled.wait(), 1)
+        assert cache.peek("k", int(time.time() * 1000)) is None
+
+        async def quick() -> bytes:
+            return b'{"v":2}'
+
+        assert (await cache.get_or_fetch("k", 60, quick)).entry.body == b'{"v":2}'  # a fresh start
+    finally:
+        await cache.close()
