@@ -13,9 +13,10 @@ progress, a paused transport, websocket upgrades.
 
 A hit counts against its caller's rate limit like any request (gateway.access): mostly a place taken from
 this replica's lease (gateway.limiter), else a Redis round trip shared with every other check of the same
-event-loop turn, and while that is under way the connection holds its place as uvicorn's own request cycle would (a request pipelined behind it waits). A
-refused hit is the same 429 envelope the ASGI path answers. Requests with a credential that is not valid, or
-for a route that needs a scope, take the ASGI path.
+event-loop turn, and while that is under way the connection holds its place as uvicorn's own request cycle
+would (a request pipelined behind it waits). A refused hit is the same 429 envelope the ASGI path answers.
+Requests with a credential that is not valid, from a token, or for a route that needs a scope take the ASGI
+path.
 
 It also answers what HTTP itself cannot read in the suite's envelope instead of uvicorn's plain text: a
 request line over GATEWAY_MAX_URL_BYTES (414), headers over GATEWAY_MAX_HEADER_BYTES (431), anything else
