@@ -85,11 +85,13 @@ def test_a_rate_limit_answer_pauses_each_venue_for_both_replicas_until_retry_aft
 
 
 async def test_with_every_upstream_hung_each_route_answers_within_its_deadline(stack, control):
-    now = int(time.time() * 1000)  # a history window with data (no upstream is asked for one before 2009)
+    # A history window with daily boundaries in it at any time of day (a window holding none is answered
+    # empty without asking an upstream), and after 2009 (no upstream is asked for one before).
+    now = int(time.time() * 1000)
     routes = {"/api/market": {"limit": 7}, "/api/ohlcv": {"symbol": "BTC/USDT", "timeframe": "1h", "limit": 7},
               "/api/price/BTC": {"convert": "usd"}, "/api/ticker/BTC": {}, "/api/orderbook/BTC": {"limit": 7},
               "/api/trades/BTC": {"limit": 7}, "/api/exchange-info": {"exchange": "okx"}, "/api/stats": {},
-              "/api/stats/dominance": {}, "/api/history/price/BTC": {"from": now - 3_600_000 * 7, "to": now},
+              "/api/stats/dominance": {}, "/api/history/price/BTC": {"from": now - 3 * 86_400_000, "to": now},
               "/api/derivatives/funding/BTC": {}, "/api/derivatives/open-interest/BTC": {}}
     deadline = {"/api/price/BTC": 1.0}
     async with httpx.AsyncClient(base_url=stack.url("traefik"), timeout=30) as client:
