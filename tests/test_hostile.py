@@ -115,7 +115,8 @@ HOSTILE = {
 
 # traefik's own answers, which no setting of it changes (README, Security): RFC 9112 §6.1's 501 for a
 # transfer coding it does not know, and a 500 when the body it is streaming on is not valid chunked coding
-# (its reverse proxy maps every body read error to 500; the gateway itself answers that 400).
+# (its reverse proxy maps every body read error to 500: traefik/traefik#11087; the gateway itself answers
+# that 400).
 TRAEFIKS_OWN = {"obfuscated Transfer-Encoding": 501, "bad chunk size": 500}
 
 
