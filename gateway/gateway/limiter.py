@@ -317,7 +317,8 @@ class Limiter:
         slot.used += 1
         now = time.monotonic()
         slot.idle_at = now + _LEASE_IDLE_SECONDS
-        if slot.lease >= _REFILL_FROM and (slot.granted - slot.used) * 2 <= slot.lease and not slot.busy:
+        if (slot.lease >= _REFILL_FROM and (slot.granted - slot.used) * 2 <= slot.lease and not slot.busy
+                and not slot.refill):
             if now - slot.leased_at < _FAST_USE_SECONDS:
                 slot.want = min(_MAX_WANT, slot.want * 2)  # half used that quickly: a bigger one next
             slot.refill = True
