@@ -44,7 +44,7 @@ from dm_shared.errors import ApiError, BadRequestError, HeadersTooLargeError, Re
 
 from gateway.limiter import Decision
 from gateway.metrics import HOT_ANSWERS
-from gateway.proxy import ApiProxy, HotPlan
+from gateway.proxy import ApiProxy, HotPlan, header_lines
 from gateway.settings import get_settings
 
 log = logging.getLogger("gateway.hotpath")
@@ -170,14 +170,11 @@ class HotPathProtocol(HttpToolsProtocol):
         """What the parser could not read, answered in the envelope (400, or 414/431 when too large); close."""
         error = self.refused or BadRequestError("The request is not valid HTTP")
         body = orjson.dumps(error_body(error.code, error.message, error.details))
-        head = [STATUS_LINE[error.status]]
         headers = [*self.server_state.default_headers, _NOSNIFF,
-                   *((k.lower().encode(), v.encode()) for k, v in error.response_headers().items())]
-        for name, value in headers:
-            head += (name, b": ", value, b"\r\n")
-        head += (b"content-type: application/json\r\ncontent-length: ", b"%d" % len(body),
-                 b"\r\nconnection: close\r\n\r\n")
-        self.transport.write(b"".join(head) + body)
+                   *((k.lower().encode(), v.encode()) for k, v in error.response_headers().items()),
+                   (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                   (b"connection", b"close")]
+        self.transport.write(b"".join((STATUS_LINE[error.status], header_lines(headers), b"\r\n", body)))
         self.transport.close()
 
     def on_headers_complete(self) -> None:
@@ -214,14 +211,12 @@ class HotPathProtocol(HttpToolsProtocol):
             self._write_hit(plan, body, plan.head(body, age, decision), started)
             return
         status, body, headers = plan.refused(decision)
-        head = [STATUS_LINE[status], self._server_lines()]
-        for name, value in headers:
-            head += (name, b": ", value, b"\r\n")
-        self._send(status, b"".join(head), body)
+        self._send(status, b"".join((STATUS_LINE[status], self._server_lines(), header_lines(headers), b"\r\n")),
+                   body)
         plan.record(status, started)
 
     def _write_hit(self, plan: HotPlan, body: bytes, lines: bytes, started: float) -> None:
-        self._send(200, b"".join((_OK, self._server_lines(), lines)), body)
+        self._send(200, b"".join((_OK, self._server_lines(), lines, b"\r\n")), body)
         HOT_ANSWERS.inc()
         plan.record(200, started)
 
@@ -229,12 +224,13 @@ class HotPathProtocol(HttpToolsProtocol):
         """The server's own header lines (the date), rendered once per second."""
         default = self.server_state.default_headers
         if _server_lines[0] is not default:
-            _server_lines[:] = default, b"".join(b"%s: %s\r\n" % pair for pair in default)
+            _server_lines[:] = default, header_lines(default)
         return _server_lines[1]
 
     def _send(self, status: int, head: bytes, body: bytes) -> None:
-        # Two writes, no join of the body: the event loop sends both in one writev without copying it.
-        self.transport.write(head + b"\r\n")
+        """Write a head (ending with its blank line) and a body: two writes, no join of the body, which the
+        event loop sends in one writev without copying it."""
+        self.transport.write(head)
         self.transport.write(body)
         if self.access_log:
             self.access_logger.info('%s:%d - "GET %s HTTP/1.1" %d', *(self.client or ("-", 0)),

@@ -311,7 +311,9 @@ class Limiter:
     def leased(self, quotas: Sequence[Quota]) -> Decision | None:
         """The decision on one request from this replica's lease, with no round trip; None when there is no
         place in it (ask `check_then`). Renews a big lease when half of it is used."""
-        slot = self._slots.get(quotas)
+        return self._take(self._slots.get(quotas))
+
+    def _take(self, slot: "_Slot | None") -> Decision | None:
         if slot is None or slot.used >= slot.granted or slot.giving:
             return None
         slot.used += 1
@@ -328,11 +330,11 @@ class Limiter:
     def check_then(self, quotas: Sequence[Quota], decided: Callable[[Decision], None]) -> None:
         """Call `decided` with the decision on one request: at once from a lease (or when Redis is known to be
         away), else from the event loop once Redis answered. The parser's hit path uses this: no future."""
-        decision = self.leased(quotas)
+        slot = self._slots.get(quotas)
+        decision = self._take(slot)
         if decision is not None:
             decided(decision)
             return
-        slot = self._slots.get(quotas)
         now = time.monotonic()
         if now < self._down_until:
             decided(self._unavailable())

@@ -97,6 +97,11 @@ def _from_cache(entry: Entry, now: int, *, stale: bool,
     return 200, body, [_STALE if stale else _HIT, (b"age", b"%d" % (entry.age_ms(now) // 1000))]
 
 
+def header_lines(pairs) -> bytes:
+    """Header (name, value) pairs as the lines of a raw HTTP/1.1 head."""
+    return b"".join(b"%s: %s\r\n" % pair for pair in pairs)
+
+
 class HotPlan:
     """How to answer one kind of request from the in-process tier, worked out once from its path, query and
     headers: the cache key, the caller's quotas, the headers that do not change. The parser's hit path keeps
@@ -211,7 +216,7 @@ class ApiProxy:
         ignored = route.ignored(scope["query_string"])
         if ignored is not None:
             fixed.append((_IGNORED, ignored))
-        plan.fixed = b"".join(b"%s: %s\r\n" % pair for pair in fixed)
+        plan.fixed = header_lines(fixed)
         if access.limiter is not None:
             plan.limiter, plan.quotas = access.limiter, access.quotas(caller, route.path, route.rate)
         return plan
