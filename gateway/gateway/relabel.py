@@ -2,7 +2,9 @@
 
 The body's unchanging fields are serialized once per cache entry; each hit only splices in the two
 fields that change, because re-serializing a large market list on every hit would cost more than
-the rest of the request.
+the rest of the request. The last body rendered is kept for the hits of the same millisecond: one
+render for the whole process, not one per entry, so the in-process tier holds two copies of a body
+(the stored one and its parts), not three.
 """
 
 from typing import Any
@@ -12,6 +14,7 @@ import orjson
 from dm_shared.cache import Entry
 
 _DYNAMIC = ("success", "timestamp", "provenance")
+_last: list = [None, None, b""]  # the entry last rendered, (now, stale, reason), the body
 
 
 def _parts(entry: Entry) -> tuple[bytes, bytes, dict[str, Any]]:
@@ -26,13 +29,13 @@ def _parts(entry: Entry) -> tuple[bytes, bytes, dict[str, Any]]:
 
 def relabel(entry: Entry, *, now: int, stale: bool, reason: str | None = None) -> bytes:
     """The stored body as served from cache at `now` (rendered once per millisecond under load)."""
-    last = entry.memo.get("rendered")
-    if last is not None and last[0] == (now, stale, reason):
-        return last[1]
+    label = (now, stale, reason)
+    if _last[0] is entry and _last[1] == label:
+        return _last[2]
     head, rest, provenance = _parts(entry)
     provenance = {**provenance, "cached": True, "stale": stale, "age_ms": entry.age_ms(now)}
     if reason:
         provenance["stale_reason"] = reason
     body = b"".join((head, str(now).encode(), rest, b',"provenance":', orjson.dumps(provenance), b"}"))
-    entry.memo["rendered"] = ((now, stale, reason), body)
+    _last[:] = entry, label, body
     return body
