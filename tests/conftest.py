@@ -11,7 +11,7 @@ from devstack import Stack
 from devstack.catalogue import CATALOGUE, gateway_replica
 
 from contract import Contract
-from helpers import SandboxControl, forget_rate_limits, running_suite
+from helpers import SandboxControl, running_suite, sandbox_control
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +22,8 @@ def suite(tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture
 def sandbox(suite: Stack) -> Iterator[SandboxControl]:
-    control = SandboxControl(suite.url("sandbox"))
-    control.clear()
-    yield control
-    control.clear()
-    control.http.close()
-    forget_rate_limits(suite)
+    with sandbox_control(suite, forget_limits=True) as control:
+        yield control
 
 
 @pytest.fixture(scope="session")

@@ -170,6 +170,27 @@ class SandboxControl:
         self.http.delete("/_sandbox/requests").raise_for_status()
 
 
+@contextmanager
+def sandbox_control(stack: Stack, *, reset_counts: bool = False, forget_limits: bool = False
+                    ) -> Iterator[SandboxControl]:
+    """The sandbox's control API for one test: no faults before or after it, its request counts from zero
+    (`reset_counts`), and no upstream budget or pause left by an earlier test or for a later one
+    (`forget_limits`)."""
+    control = SandboxControl(stack.url("sandbox"))
+    control.clear()
+    if reset_counts:
+        control.reset_counts()
+    if forget_limits:
+        forget_rate_limits(stack)
+    try:
+        yield control
+    finally:
+        control.clear()
+        control.http.close()
+        if forget_limits:
+            forget_rate_limits(stack)
+
+
 def served(stack: Stack, upstream: str, path: str, **params):
     """What the sandbox's stand-in for `upstream` serves at `path` now (its market is derived from the
     time-shifted history, so tests compare answers with this, not with the recordings)."""

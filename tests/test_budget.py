@@ -8,7 +8,7 @@ import pytest
 from devstack.catalogue import CATALOGUE, replica
 
 from contract import Contract
-from helpers import SandboxControl, forget_rate_limits, running_suite, unique_limit
+from helpers import forget_rate_limits, running_suite, sandbox_control, unique_limit
 
 MARKETS_PATH = "/api/v3/coins/markets"
 ALLOWANCE = 6  # CoinGecko calls per minute in this suite: a burst can spend 6, then 0.1 more per second
@@ -27,12 +27,8 @@ def replicas(tmp_path_factory):
 @pytest.fixture
 def control(replicas):
     forget_rate_limits(replicas)  # each test starts with a full bucket
-    sandbox = SandboxControl(replicas.url("sandbox"))
-    sandbox.clear()
-    sandbox.reset_counts()
-    yield sandbox
-    sandbox.clear()
-    sandbox.http.close()
+    with sandbox_control(replicas, reset_counts=True) as sandbox:
+        yield sandbox
 
 
 def market(stack, name: str) -> dict:

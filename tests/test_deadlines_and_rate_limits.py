@@ -13,7 +13,7 @@ import pytest
 from devstack.catalogue import CATALOGUE, replica
 
 from contract import Contract
-from helpers import SandboxControl, forget_rate_limits, running_suite
+from helpers import running_suite, sandbox_control
 
 RATE_LIMITS = Path(__file__).resolve().parent / "fixtures" / "rate_limits"
 # Each venue's recorded rate-limit answer, and the path /v1/price asks it on.
@@ -39,13 +39,8 @@ def stack(tmp_path_factory):
 
 @pytest.fixture
 def control(stack):
-    sandbox = SandboxControl(stack.url("sandbox"))
-    sandbox.clear()
-    forget_rate_limits(stack)
-    yield sandbox
-    sandbox.clear()
-    forget_rate_limits(stack)
-    sandbox.http.close()
+    with sandbox_control(stack, forget_limits=True) as sandbox:
+        yield sandbox
 
 
 def price(stack, name: str) -> dict:

@@ -22,7 +22,7 @@ from news_svc.adapters.rss import parse
 from news_svc.settings import Feed
 
 from contract import Contract
-from helpers import SANDBOX_DATA, SandboxControl, recorded, running_suite
+from helpers import SANDBOX_DATA, recorded, running_suite, sandbox_control
 
 ENV = {
     "NEWS_POLL_SECONDS": json.dumps({"rss": 1, "cryptopanic": 1, "newsapi": 1, "alternative_me": 1, "components": 1}),
@@ -52,11 +52,8 @@ def api(stack):
 
 @pytest.fixture
 def sandbox(stack):
-    control = SandboxControl(stack.url("sandbox"))
-    control.clear()
-    yield control
-    control.clear()
-    control.http.close()
+    with sandbox_control(stack) as control:
+        yield control
 
 
 def wait_for(check, timeout: float = 20, every: float = 0.3):

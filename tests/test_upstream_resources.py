@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract import Contract
-from helpers import SandboxControl, recorded_closes, running_suite
+from helpers import recorded_closes, running_suite, sandbox_control
 
 MARKETS_PATH = "/api/v3/coins/markets"
 BINANCE_TICKERS = "/api/v3/ticker/24hr"
@@ -40,12 +40,8 @@ def client(stack):
 
 @pytest.fixture
 def control(stack):
-    sandbox = SandboxControl(stack.url("sandbox"))
-    sandbox.clear()
-    sandbox.reset_counts()
-    yield sandbox
-    sandbox.clear()
-    sandbox.http.close()
+    with sandbox_control(stack, reset_counts=True) as sandbox:
+        yield sandbox
 
 
 CURRENCIES = ("usd", "USD", "eur")  # usd and USD are one page; the sandbox's CoinGecko refuses eur (400)
