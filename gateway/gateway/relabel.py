@@ -3,8 +3,8 @@
 The body's unchanging fields are serialized once per cache entry; each hit only splices in the two
 fields that change, because re-serializing a large market list on every hit would cost more than
 the rest of the request. The last body rendered is kept for the hits of the same millisecond: one
-render for the whole process, not one per entry, so the in-process tier holds two copies of a body
-(the stored one and its parts), not three.
+render for the whole process, not one per entry. The unchanging part is a view into the stored body
+when the body holds it as one run of bytes (the services' order: provenance last), so a body is kept once.
 """
 
 from typing import Any
@@ -23,7 +23,11 @@ def _parts(entry: Entry) -> tuple[bytes, bytes, dict[str, Any]]:
         parsed = orjson.loads(entry.body)
         head = b'{"success":' + orjson.dumps(parsed.get("success", True)) + b',"timestamp":'
         rest = orjson.dumps({k: v for k, v in parsed.items() if k not in _DYNAMIC})[1:-1]
-        parts = entry.memo["parts"] = (head, b"," + rest if rest else b"", parsed.get("provenance", {}))
+        rest = b"," + rest if rest else b""
+        at = entry.body.find(rest) if rest else -1
+        if at >= 0:  # the body holds those bytes already (provenance last, as the services write it): no copy
+            rest = memoryview(entry.body)[at:at + len(rest)]
+        parts = entry.memo["parts"] = (head, rest, parsed.get("provenance", {}))
     return parts
 
 
