@@ -14,12 +14,11 @@ import math
 from collections.abc import Awaitable, Callable
 
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from dm_shared.bus import Bus
 
 log = logging.getLogger("dm.leases")
-_WATCHER_GONE_SECONDS = 1.0
 
 
 class Leases:
@@ -86,21 +85,21 @@ class Leases:
                 except KeyWrongLastSequenceError:
                     pass  # someone else's
 
-    @staticmethod
-    async def _live_members(kv) -> int:
-        """The members announced and not gone. A watcher is a consumer on the server: this one goes a second
-        after it stops (nats-py's `keys()` leaves each for 5 minutes, ~150 idle consumers per replica)."""
-        watcher = await kv.watch("member.>", ignore_deletes=True, meta_only=True,
-                                 inactive_threshold=_WATCHER_GONE_SECONDS)
-        try:
-            count = 0
-            async for entry in watcher:
-                if entry is None:  # the end of what the bucket holds
-                    break
-                count += 1
-            return count
-        finally:
-            await watcher.stop()
+    async def _live_members(self, kv) -> int:
+        """The members announced and not gone: the bucket's member subjects (one stream info request), each
+        read back so that a member that left (its key deleted) is not counted. No consumer is made: a KV
+        watcher (nats-py's `keys()`) is one on the server, left there 5 minutes after each round, and its
+        end-of-data marker can come before the entries when the client is busy (a count of none)."""
+        prefix = f"$KV.{self.bucket}."
+        info = await self.bus.nc.jetstream().stream_info(f"KV_{self.bucket}", subjects_filter=prefix + "member.>")
+        live = 0
+        for subject in info.state.subjects or {}:
+            try:
+                await kv.get(subject.removeprefix(prefix))
+                live += 1
+            except KeyNotFoundError:  # deleted (KeyDeletedError is one), or expired meanwhile
+                pass
+        return live
 
     @staticmethod
     def _key(item: str) -> str:
