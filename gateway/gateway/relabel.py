@@ -17,7 +17,7 @@ _DYNAMIC = ("success", "timestamp", "provenance")
 _last: list = [None, None, b""]  # the entry last rendered, (now, stale, reason), the body
 
 
-def _parts(entry: Entry) -> tuple[bytes, bytes, dict[str, Any]]:
+def _parts(entry: Entry) -> tuple[bytes, bytes | memoryview, dict[str, Any]]:
     parts = entry.memo.get("parts")
     if parts is None:
         parsed = orjson.loads(entry.body)
