@@ -30,7 +30,9 @@ import time
 from collections import Counter
 
 import httpx
+import redis.asyncio as aioredis
 import websockets
+from redis.exceptions import RedisError
 
 from bench.procstat import rss_mb
 from devstack import Stack
@@ -109,17 +111,40 @@ async def ws_client(url: str, source: str, until: float, tally: Tally, channel: 
         tally.errors[("ws", channel, type(exc).__name__)] += 1
 
 
-async def sample_memory(stack: Stack, until: float, samples: dict[str, list[tuple[float, float]]]) -> None:
+async def sample_memory(stack: Stack, until: float, samples: dict[str, list[tuple[float, float]]],
+                        stores: list[tuple[float, dict]]) -> None:
+    """Every process's RSS every 10 s, and what the bounded stores hold (the gateway's in-process cache tier,
+    Redis's keys by kind), to tell a store filling up from a leak."""
     started = time.monotonic()
-    while time.monotonic() < until:
-        for name in stack.components:
-            pid = stack.pid(name)
-            if pid:
-                try:
-                    samples.setdefault(name, []).append((time.monotonic() - started, rss_mb(pid)))
-                except FileNotFoundError:
-                    pass
-        await asyncio.sleep(10)
+    redis = aioredis.Redis.from_url(stack.url("redis"))
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=5) as gateway:
+        while time.monotonic() < until:
+            for name in stack.components:
+                pid = stack.pid(name)
+                if pid:
+                    try:
+                        samples.setdefault(name, []).append((time.monotonic() - started, rss_mb(pid)))
+                    except FileNotFoundError:
+                        pass
+            try:
+                stores.append((time.monotonic() - started, await held(gateway, redis)))
+            except (httpx.HTTPError, RedisError):
+                pass
+            await asyncio.sleep(10)
+    await redis.aclose()
+
+
+async def held(gateway: httpx.AsyncClient, redis: aioredis.Redis) -> dict:
+    """The gateway's in-process tier (MB, entries) and Redis's memory (MB) and keys by their first two parts."""
+    metrics = (await gateway.get("/metrics")).text
+    gauges = {line.split()[0]: float(line.split()[1]) for line in metrics.splitlines()
+              if line.startswith(("dm_cache_l1_entries ", "dm_cache_l1_bytes "))}
+    keys: Counter = Counter()
+    async for key in redis.scan_iter(count=1000):
+        keys[b":".join(key.split(b":")[:2]).decode(errors="replace")] += 1
+    return {"gateway_l1_mb": round(gauges["dm_cache_l1_bytes"] / 2**20, 1),
+            "gateway_l1_entries": int(gauges["dm_cache_l1_entries"]),
+            "redis_used_mb": round((await redis.info("memory"))["used_memory"] / 2**20, 1), "redis_keys": dict(keys)}
 
 
 def create_key(stack: Stack, index: int) -> str:
@@ -133,7 +158,7 @@ async def soak(stack: Stack, args) -> dict:
     base = stack.url("traefik")
     keys = [create_key(stack, i) for i in range(args.keys)]
     await asyncio.sleep(2)  # every replica reads new keys within a second
-    tally, memory = Tally(), {}
+    tally, memory, stores = Tally(), {}, []
     until = time.monotonic() + args.minutes * 60
     ids = itertools.count()
     tasks = [rest_client(base, address(next(ids)), 80, until, tally, "anonymous") for _ in range(args.identities)]
@@ -143,7 +168,7 @@ async def soak(stack: Stack, args) -> dict:
     first_ws = next(ids) + 10
     tasks += [ws_client(ws_url, address(first_ws + i // 40), until, tally, "trades" if i % 2 else "ticker")
               for i in range(args.ws)]
-    tasks.append(sample_memory(stack, until, memory))
+    tasks.append(sample_memory(stack, until, memory, stores))
     started = time.monotonic()
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
@@ -164,7 +189,9 @@ async def soak(stack: Stack, args) -> dict:
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
             "answers": {f"{k}:{s}": n for (k, s), n in sorted(tally.answers.items(), key=str)},
             "errors": {" ".join(map(str, k)): n for k, n in tally.errors.items()},
-            "ws_clients": args.ws, "ws_messages": tally.ws_messages, "memory": growth}
+            "ws_clients": args.ws, "ws_messages": tally.ws_messages, "memory": growth,
+            "stores_at_minute_2_and_end": [next((held for t, held in stores if t >= 120), None),
+                                           stores[-1][1] if stores else None]}
 
 
 def main() -> None:

@@ -39,13 +39,17 @@ def test_openapi_merges_every_public_endpoint_with_parameters_and_schema(api):
 
 def test_metrics_are_prometheus_text(api):
     api.get("/api/market", params={"limit": 3})
-    api.get("/api/market", params={"limit": 3})  # the second is a cache hit
+    body = api.get("/api/market", params={"limit": 3}).content  # the second is a cache hit
     text = api.get("/metrics").text
     served = [line for line in text.splitlines() if line.startswith("dm_http_requests_total{")
               and 'route="/api/market"' in line and 'status="200"' in line and 'method="GET"' in line]
     assert served and float(served[0].rsplit(" ", 1)[1]) >= 1
     assert 'dm_http_request_seconds_bucket{le="+Inf",route="/api/market"}' in text
     assert 'dm_cache_events_total{result="hit"}' in text
+    gauges = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith(("dm_cache_l1_entries ", "dm_cache_l1_bytes "))}
+    # the in-process tier holds that page (the stored body, before its provenance is relabelled per answer)
+    assert gauges["dm_cache_l1_entries"] >= 1 and gauges["dm_cache_l1_bytes"] >= len(body) // 2
 
 
 def test_cors_allows_every_origin(api):

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from dm_shared.clock import now_ms
-from dm_shared.metrics import CACHE_EVENTS
+from dm_shared.metrics import CACHE_EVENTS, CACHE_TIERS
 from dm_shared.redis_client import fail_fast_redis
 
 log = logging.getLogger("dm.cache")
@@ -98,6 +98,15 @@ class Cache:
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
         self._redis_down_until = 0.0
+        CACHE_TIERS.caches.add(self)
+
+    @property
+    def l1_entries(self) -> int:
+        return len(self._l1)
+
+    @property
+    def l1_bytes(self) -> int:
+        return self._l1_bytes
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -6,10 +6,11 @@ request than the gateway's whole cache hit.
 """
 
 import bisect
+import weakref
 from collections import defaultdict
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -65,6 +66,25 @@ class RequestMetrics:
 REQUESTS = RequestMetrics()
 REGISTRY.register(REQUESTS)
 CACHE_EVENTS = LoopCounter("dm_cache_events", "Cache lookups by result", ["result"])
+
+
+class CacheTiers:
+    """dm_cache_l1_entries and dm_cache_l1_bytes: what the in-process tiers of this process's caches hold now
+    (read at scrape time from each cache; a cache registers itself when made)."""
+
+    def __init__(self) -> None:
+        self.caches: weakref.WeakSet = weakref.WeakSet()
+        REGISTRY.register(self)
+
+    def collect(self):
+        caches = list(self.caches)
+        yield GaugeMetricFamily("dm_cache_l1_entries", "Entries held by the in-process cache tier",
+                                value=sum(cache.l1_entries for cache in caches))
+        yield GaugeMetricFamily("dm_cache_l1_bytes", "Body bytes held by the in-process cache tier",
+                                value=sum(cache.l1_bytes for cache in caches))
+
+
+CACHE_TIERS = CacheTiers()
 
 
 def route_label(scope: Scope) -> str:
