@@ -3,8 +3,9 @@
 - TTLs per data kind follow spec 002 (`TTL`).
 - Concurrent misses for one key make one fetch: in-process by a shared future, across replicas by a
   short Redis lock whose losers wait for the winner's value.
-- Entries outlive their TTL by `stale_seconds` so a recent value can be served, labelled, when every
-  source fails.
+- Entries outlive their TTL by `stale_seconds` in Redis so a recent value can be served, labelled, when every
+  source fails. The in-process tier keeps an entry only `l1_stale_seconds` past its TTL (it serves hits; a
+  stale answer comes from Redis), so its memory follows the keys asked for lately, not its bound.
 - Redis trouble never fails a request: the cache steps aside for a cool-down and requests go uncached.
 """
 
@@ -34,6 +35,8 @@ TTL: dict[str, float] = {
     # explorers' allowances (Etherscan 3 calls/s), and new whale alerts also reach clients live on /ws.
     "chain": 30,
 }
+
+_SWEEP_EVERY_MS = 5_000
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
@@ -85,8 +88,8 @@ class Cache:
     """The suite's cache. One instance per process, opened in the lifespan."""
 
     def __init__(self, redis_url: str, *, namespace: str = "dm", stale_seconds: float = 900,
-                 l1_size: int = 4096, l1_bytes: int = 64 * 1024 * 1024, lock_seconds: float = 10.0,
-                 redis_cooldown: float = 1.0, redis_timeout: float = 0.3):
+                 l1_size: int = 4096, l1_bytes: int = 64 * 1024 * 1024, l1_stale_seconds: float = 30,
+                 lock_seconds: float = 10.0, redis_cooldown: float = 1.0, redis_timeout: float = 0.3):
         self._redis = fail_fast_redis(redis_url, timeout=redis_timeout)
         self._ns = namespace
         self.stale_seconds = stale_seconds
@@ -94,6 +97,10 @@ class Cache:
         # The in-process tier holds at most l1_size entries whose bodies total at most l1_bytes (many large
         # variants would otherwise keep a process growing until the entry count is reached), oldest out first.
         self._l1_size, self._l1_max_bytes, self._l1_bytes = l1_size, l1_bytes, 0
+        # Entries past their TTL by l1_stale_seconds leave it at the next sweep: a pass over the tier when an
+        # entry is stored, at most every few seconds (TTLs differ by kind: insertion order is not expiry order).
+        self._l1_stale_ms = int(min(l1_stale_seconds, stale_seconds) * 1000)
+        self._l1_sweep_every_ms, self._l1_swept_at = min(_SWEEP_EVERY_MS, self._l1_stale_ms), 0
         self._inflight: dict[str, _Flight] = {}
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
@@ -145,6 +152,11 @@ class Cache:
         while len(self._l1) > self._l1_size or self._l1_bytes > self._l1_max_bytes:
             _, dropped = self._l1.popitem(last=False)
             self._l1_bytes -= len(dropped.body)
+        now = now_ms()
+        if now - self._l1_swept_at >= self._l1_sweep_every_ms:
+            self._l1_swept_at = now
+            for old in [k for k, e in self._l1.items() if e.age_ms(now) > e.ttl * 1000 + self._l1_stale_ms]:
+                self._forget(old)
 
     def _forget(self, key: str) -> None:
         dropped = self._l1.pop(key, None)

@@ -35,6 +35,30 @@ async def test_the_in_process_tier_holds_at_most_its_bytes_oldest_out_first():
         await cache.close()
 
 
+async def test_the_in_process_tier_lets_entries_go_soon_after_their_ttl():
+    """Its memory follows the keys asked for lately: an entry leaves a short while after its TTL (Redis keeps
+    it for the stale window), whatever was stored before or after it."""
+    import asyncio
+
+    from dm_shared.cache import Cache
+
+    cache = Cache("redis://127.0.0.1:9/0", l1_stale_seconds=1, redis_timeout=0.05)
+    try:
+        now = int(time.time() * 1000)
+        await cache.put("long", Entry(body=b"x" * 100, fetched_at=now, ttl=60))
+        await cache.put("short", Entry(body=b"y" * 1000, fetched_at=now, ttl=0.1))
+        assert (cache.l1_entries, cache.l1_bytes) == (2, 1100)
+        await asyncio.sleep(0.3)
+        await cache.put("next", Entry(body=b"z" * 10, fetched_at=int(time.time() * 1000), ttl=60))
+        assert cache.l1_entries == 3  # past its TTL, within its 1 s: still held
+        await asyncio.sleep(1)
+        await cache.put("last", Entry(body=b"w" * 10, fetched_at=int(time.time() * 1000), ttl=60))
+        assert (cache.l1_entries, cache.l1_bytes) == (3, 120)  # "short" went; the rest stay
+        assert await cache.get("short") is None and (await cache.get("long")).body == b"x" * 100
+    finally:
+        await cache.close()
+
+
 async def test_a_caller_that_gives_up_leaves_the_one_fetch_to_those_still_waiting():
     """Under load a request's deadline can pass while its fetch is under way: the others waiting for the same
     key still get that fetch's value, and the upstream is called once."""
