@@ -98,9 +98,10 @@ class Cache:
         # variants would otherwise keep a process growing until the entry count is reached), oldest out first.
         self._l1_size, self._l1_max_bytes, self._l1_bytes = l1_size, l1_bytes, 0
         # Entries past their TTL by l1_stale_seconds leave it at the next sweep: a pass over the tier when an
-        # entry is stored, at most every few seconds (TTLs differ by kind: insertion order is not expiry order).
+        # entry is stored, every 1 to 5 s at most (TTLs differ by kind: insertion order is not expiry order).
         self._l1_stale_ms = int(min(l1_stale_seconds, stale_seconds) * 1000)
-        self._l1_sweep_every_ms, self._l1_swept_at = min(_SWEEP_EVERY_MS, self._l1_stale_ms), 0
+        self._l1_sweep_every_ms = max(1_000, min(_SWEEP_EVERY_MS, self._l1_stale_ms))
+        self._l1_swept_at = 0
         self._inflight: dict[str, _Flight] = {}
         self._lock_seconds = lock_seconds
         self._cooldown = redis_cooldown
