@@ -37,11 +37,13 @@ from redis.exceptions import RedisError
 from bench.procstat import rss_mb
 from devstack import Stack
 from devstack.catalogue import CATALOGUE
+from devstack.supervisor import describe_exit
 
 # The sandbox stands in for every upstream: no budget needs protecting here.
 # The edge's own limits (bench/__init__.py raises the per-address one for the other benchmarks).
+# A Python process that dies of a signal writes its stack to its log first (PYTHONFAULTHANDLER).
 ENV = {"MARKET_BUDGETS": json.dumps({"coingecko": 1_000_000, "coinmarketcap": 1_000_000}),
-       "GATEWAY_RATE_ANONYMOUS": "100/minute", "GATEWAY_RATE_KEYED": "1000/minute"}
+       "GATEWAY_RATE_ANONYMOUS": "100/minute", "GATEWAY_RATE_KEYED": "1000/minute", "PYTHONFAULTHANDLER": "1"}
 CACHED = ["/api/market?limit=20", "/api/price/BTC", "/api/ticker/ETH", "/api/stats", "/health"]
 
 
@@ -112,9 +114,9 @@ async def ws_client(url: str, source: str, until: float, tally: Tally, channel: 
 
 
 async def sample_memory(stack: Stack, until: float, samples: dict[str, list[tuple[float, float]]],
-                        stores: list[tuple[float, dict]]) -> None:
+                        stores: list[tuple[float, dict]], exits: dict[str, str]) -> None:
     """Every process's RSS every 10 s, and what the bounded stores hold (the gateway's in-process cache tier,
-    Redis's keys by kind), to tell a store filling up from a leak."""
+    Redis's keys by kind), to tell a store filling up from a leak; and when a process ended, and how."""
     started = time.monotonic()
     redis = aioredis.Redis.from_url(stack.url("redis"))
     async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=5) as gateway:
@@ -126,6 +128,8 @@ async def sample_memory(stack: Stack, until: float, samples: dict[str, list[tupl
                         samples.setdefault(name, []).append((time.monotonic() - started, rss_mb(pid)))
                     except FileNotFoundError:
                         pass
+            for name, code in stack.exited().items():
+                exits.setdefault(name, f"{describe_exit(code)} within 10 s before {time.monotonic() - started:.0f} s")
             try:
                 stores.append((time.monotonic() - started, await held(gateway, redis)))
             except (httpx.HTTPError, RedisError):
@@ -158,7 +162,7 @@ async def soak(stack: Stack, args) -> dict:
     base = stack.url("traefik")
     keys = [create_key(stack, i) for i in range(args.keys)]
     await asyncio.sleep(2)  # every replica reads new keys within a second
-    tally, memory, stores = Tally(), {}, []
+    tally, memory, stores, exits = Tally(), {}, [], {}
     until = time.monotonic() + args.minutes * 60
     ids = itertools.count()
     tasks = [rest_client(base, address(next(ids)), 80, until, tally, "anonymous") for _ in range(args.identities)]
@@ -168,7 +172,7 @@ async def soak(stack: Stack, args) -> dict:
     first_ws = next(ids) + 10
     tasks += [ws_client(ws_url, address(first_ws + i // 40), until, tally, "trades" if i % 2 else "ticker")
               for i in range(args.ws)]
-    tasks.append(sample_memory(stack, until, memory, stores))
+    tasks.append(sample_memory(stack, until, memory, stores, exits))
     started = time.monotonic()
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
@@ -189,7 +193,7 @@ async def soak(stack: Stack, args) -> dict:
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
             "answers": {f"{k}:{s}": n for (k, s), n in sorted(tally.answers.items(), key=str)},
             "errors": {" ".join(map(str, k)): n for k, n in tally.errors.items()},
-            "ws_clients": args.ws, "ws_messages": tally.ws_messages, "memory": growth,
+            "ws_clients": args.ws, "ws_messages": tally.ws_messages, "exited": exits, "memory": growth,
             "stores_at_minute_2_and_end": [next((held for t, held in stores if t >= 120), None),
                                            stores[-1][1] if stores else None]}
 
@@ -212,7 +216,8 @@ def main() -> None:
           f"{result['p50_ms']} ms, p99 {result['p99_ms']} ms; {result['ws_clients']} websocket clients got "
           f"{result['ws_messages']} messages; errors other than the intended 429s: "
           f"{sum(result['errors'].values())}; largest RSS growth from minute 2: {worst[0]} "
-          f"{worst[1]['growth_pct']} % (target < 10 %)")
+          f"{worst[1]['growth_pct']} % (target < 10 %)"
+          + (f"; ended during the run: {result['exited']}" if result["exited"] else ""))
 
 
 if __name__ == "__main__":
