@@ -77,21 +77,33 @@ async def rest_client(base: str, source: str, per_minute: float, until: float, t
         async def one() -> None:
             path = random.choice(CACHED) if random.random() < 0.5 else uncached()
             started = time.monotonic()
+            said = ""
             try:
                 response = await http.get(path)
                 status = response.status_code
+                if status != 200:
+                    said = who_said(response)
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
             tally.latencies.append(time.monotonic() - started)
             tally.answers[(kind, status)] += 1
             if status != 200 and not (over_limit and status == 429):
-                tally.errors[(kind, path.split("?")[0], status)] += 1
+                tally.errors[(kind, path.split("?")[0], status, said)] += 1
 
         await asyncio.sleep(random.uniform(0, 60 * burst / per_minute))
         while time.monotonic() < until:
             started = time.monotonic()
             await asyncio.gather(*(one() for _ in range(burst)))
             await asyncio.sleep(max(0.0, 60 * burst / per_minute - (time.monotonic() - started)))
+
+
+def who_said(response: httpx.Response) -> str:
+    """The suite's error code, or, for an answer not in its envelope, the start of what came (traefik's own
+    "Bad Gateway" when the gateway did not answer)."""
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:40].strip()
 
 
 async def ws_client(url: str, source: str, until: float, tally: Tally, channel: str) -> None:
