@@ -30,5 +30,6 @@ USER 10001:10001
 WORKDIR /home/app
 EXPOSE 8000
 # exec makes uvicorn PID 1, so `docker compose stop` reaches it with SIGTERM. The suite logs requests
-# itself, and per-message deflate would compress every fanned-out tick once per websocket client.
-CMD ["sh", "-c", "exec python -m uvicorn \"$APP\" --factory --no-access-log --ws-per-message-deflate false --host 0.0.0.0 --port 8000"]
+# itself, and per-message deflate would compress every fanned-out tick once per websocket client. The loop
+# is the suite's uvloop with its connection fix (dm_shared/eventloop.py).
+CMD ["sh", "-c", "exec python -m uvicorn \"$APP\" --factory --no-access-log --ws-per-message-deflate false --loop dm_shared.eventloop:new_event_loop --host 0.0.0.0 --port 8000"]

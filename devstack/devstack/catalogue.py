@@ -110,8 +110,10 @@ def sandbox_url(stack: Stack, upstream: str) -> str:
 
 
 # The suite logs requests itself; per-message deflate would compress every fanned-out tick once per
-# client (CPU and ~40 KB of memory per websocket client), so it is off, as in the Dockerfile.
-UVICORN_FLAGS = ("--no-access-log", "--ws-per-message-deflate", "false")
+# client (CPU and ~40 KB of memory per websocket client), so it is off, as in the Dockerfile; the event
+# loop is the suite's uvloop (dm_shared/eventloop.py), as in the Dockerfile.
+UVICORN_FLAGS = ("--no-access-log", "--ws-per-message-deflate", "false",
+                 "--loop", "dm_shared.eventloop:new_event_loop")
 
 
 def _uvicorn(stack: Stack, package: str, name: str, *flags: str) -> list[str]:

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Per-message deflate would compress every fanned-out tick once per websocket client.
     config = uvicorn.Config("gateway.main:create_app", factory=True, host=args.host, port=args.port,
-                            http=HotPathProtocol, ws_per_message_deflate=False, access_log=False,
+                            loop="dm_shared.eventloop:new_event_loop", http=HotPathProtocol,
+                            ws_per_message_deflate=False, access_log=False,
                             # The client's address is the edge's to work out (gateway.clientip), from
                             # trusted proxies only; no Server header names what answers.
                             proxy_headers=False, server_header=False,
