@@ -149,6 +149,20 @@ def test_gateway_route_matches_the_local_traefik_template(config):
     assert rule in rules, f"compose rule {rule!r} differs from the template's {rules!r}"
 
 
+def test_traefik_reads_chunked_bodies_whole_as_the_local_run_does(config):
+    """The local plugin that turns a broken chunked body into the 400 envelope (not traefik's own 500) is
+    mounted, enabled and applied to the gateway's route, with the same limit as in the local template."""
+    traefik = config["services"]["traefik"]
+    assert "--experimental.localPlugins.chunkedbody.moduleName=dreammaker/chunkedbody" in traefik["command"]
+    mounts = {(volume["source"], volume["target"]) for volume in traefik["volumes"]}
+    assert (str(REPO / "deploy" / "traefik" / "plugins-local"), "/plugins-local") in mounts
+    assert (REPO / "deploy/traefik/plugins-local/src/dreammaker/chunkedbody/chunkedbody.go").is_file()
+    labels = config["services"]["gateway"]["labels"]
+    assert labels["traefik.http.routers.gateway.middlewares"] == "chunkedbody"
+    limit = labels["traefik.http.middlewares.chunkedbody.plugin.chunkedbody.maxBytes"]
+    assert re.search(rf"chunkedbody:\s+maxBytes: {limit}\n", TRAEFIK_TEMPLATE.read_text())
+
+
 def test_nats_runs_jetstream(config):
     command = config["services"]["nats"]["command"]
     assert "-js" in command

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import string
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from devstack import binaries
 from devstack.errors import DevstackError
-from devstack.paths import TRAEFIK_TEMPLATE, repo_root
+from devstack.paths import TRAEFIK_PLUGINS, TRAEFIK_TEMPLATE, repo_root
 from devstack.readiness import AllOf, Check, HttpGet, Tcp
 
 if TYPE_CHECKING:
@@ -181,6 +182,8 @@ def _render_traefik_config(stack: Stack) -> None:
     gateways = [name for name in stack.components if name == "gateway" or name.startswith("gateway-")] or ["gateway"]
     servers = "\n".join(f'          - url: "{stack.url(name)}"' for name in gateways)
     target.write_text(template.substitute(gateway_servers=servers))
+    # The middlewares the routes name that are the suite's own, where traefik (in that folder) looks for them.
+    shutil.copytree(repo_root() / TRAEFIK_PLUGINS, stack.data_dir("traefik") / "plugins-local", dirs_exist_ok=True)
 
 
 def _require_sandbox(stack: Stack) -> None:
@@ -327,11 +330,14 @@ def gateway_replica(index: int) -> Component:
 
 # The edge's limits on what a client may send, the same in compose (docker-compose.yml): a whole request
 # (headers and body) within 15 s, so a client trickling its headers is dropped; headers within 64 KiB (the
-# gateway answers anything over 16 KiB with its 431 envelope); an idle keep-alive connection closed after 90 s.
+# gateway answers anything over 16 KiB with its 431 envelope); an idle keep-alive connection closed after 90 s;
+# a body in chunked coding read whole before it is forwarded (deploy/traefik/plugins-local: a broken one is
+# the 400 envelope, not traefik's own 500).
 TRAEFIK_EDGE_FLAGS = (
     "--entrypoints.web.transport.respondingTimeouts.readTimeout=15s",
     "--entrypoints.web.transport.respondingTimeouts.idleTimeout=90s",
     "--entrypoints.web.http.maxHeaderBytes=65536",
+    "--experimental.localPlugins.chunkedbody.moduleName=dreammaker/chunkedbody",
 )
 
 TRAEFIK = Component(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 TRAEFIK_TEMPLATE = Path("deploy") / "traefik" / "dynamic.yml.tmpl"
+# Traefik middlewares of the suite's own (local plugins), read from `plugins-local/` in traefik's working directory.
+TRAEFIK_PLUGINS = Path("deploy") / "traefik" / "plugins-local"
 
 
 def repo_root() -> Path:

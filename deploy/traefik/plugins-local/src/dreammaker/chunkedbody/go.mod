@@ -1,0 +1,3 @@
+module dreammaker/chunkedbody
+
+go 1.22
