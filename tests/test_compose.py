@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.proxy import MAX_BODY_BYTES
 from gateway.registry import SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 TRAEFIK_TEMPLATE = REPO / "deploy" / "traefik" / "dynamic.yml.tmpl"
+TRAEFIK_PLUGINS = REPO / "deploy" / "traefik" / "plugins-local"
 # The gateway and every service folder of the repo: each must be a service of the compose file.
 PYTHON_SERVICES = ("gateway", *sorted(path.name for path in REPO.glob("*-svc")))
 
@@ -155,11 +157,13 @@ def test_traefik_reads_chunked_bodies_whole_as_the_local_run_does(config):
     traefik = config["services"]["traefik"]
     assert "--experimental.localPlugins.chunkedbody.moduleName=dreammaker/chunkedbody" in traefik["command"]
     mounts = {(volume["source"], volume["target"]) for volume in traefik["volumes"]}
-    assert (str(REPO / "deploy" / "traefik" / "plugins-local"), "/plugins-local") in mounts
-    assert (REPO / "deploy/traefik/plugins-local/src/dreammaker/chunkedbody/chunkedbody.go").is_file()
+    assert (str(TRAEFIK_PLUGINS), "/plugins-local") in mounts
+    assert (TRAEFIK_PLUGINS / "src" / "dreammaker" / "chunkedbody" / "chunkedbody.go").is_file()
     labels = config["services"]["gateway"]["labels"]
     assert labels["traefik.http.routers.gateway.middlewares"] == "chunkedbody"
+    # traefik's limit is the gateway's own, so a chunked body is refused alike whichever reads it first.
     limit = labels["traefik.http.middlewares.chunkedbody.plugin.chunkedbody.maxBytes"]
+    assert limit == str(MAX_BODY_BYTES)
     assert re.search(rf"chunkedbody:\s+maxBytes: {limit}\n", TRAEFIK_TEMPLATE.read_text())
 
 
