@@ -121,8 +121,10 @@ TRAEFIKS_OWN = {"obfuscated Transfer-Encoding": 501}
 def leaks(edge, answer: Answer) -> list[str]:
     """Internal addresses, traces or server versions in an answer."""
     text = answer.head + answer.body.decode("latin-1")
+    # An address is a host then the port, "127.0.0.1:6379" or "[::1]:6379": a number in the data, '"price":6379.5'
+    # or '"volume":63791', is not one.
     found = [name for name in ("market", "stream", "redis", "nats", "mongo")
-             if f":{edge.port(name)}" in text]
+             if re.search(rf"[\w\]]:{edge.port(name)}(?!\d)", text)]
     found += [marker for marker in ("Traceback", 'File "', "uvicorn", "starlette", "Python/") if marker in text]
     found += re.findall(r"(?im)^server: .*\d.*$", answer.head)  # a banner with a version
     return found
