@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.catalogue import REDIS_MAXMEMORY
 from gateway.proxy import MAX_BODY_BYTES
 from gateway.registry import SERVICES
 
@@ -171,3 +172,12 @@ def test_nats_runs_jetstream(config):
     command = config["services"]["nats"]["command"]
     assert "-js" in command
     assert command[command.index("-sd") + 1] == "/data"
+
+
+def test_redis_is_bounded_as_the_local_run_is(config):
+    """Without a bound Redis grows until the host kills it; past it, only keys that expire anyway may go
+    (test_devstack checks the local run's Redis)."""
+    command = config["services"]["redis"]["command"]
+    assert command[0] == "redis-server"
+    assert dict(zip(command[1::2], command[2::2], strict=True)) == {
+        "--maxmemory": REDIS_MAXMEMORY, "--maxmemory-policy": "volatile-lru"}

@@ -15,7 +15,7 @@ import redis
 from dm_shared.mongo import open_mongo
 
 from devstack import DevstackError, PortInUseError, Stack
-from devstack.catalogue import sandbox_offsets
+from devstack.catalogue import REDIS_MAXMEMORY, sandbox_offsets
 
 from helpers import gone
 
@@ -39,6 +39,13 @@ def _ping(url: str) -> bool:
 def test_redis_answers_ping(stack: Stack) -> None:
     assert stack.url("redis") == f"redis://127.0.0.1:{stack.port('redis')}"
     assert _ping(stack.url("redis")) is True
+
+
+def test_redis_is_bounded_as_in_compose(stack: Stack) -> None:
+    with redis.Redis.from_url(stack.url("redis"), decode_responses=True) as client:
+        bound = client.config_get("maxmemory*")
+    assert int(bound["maxmemory"]) == 256 * 1024 * 1024 and REDIS_MAXMEMORY == "256mb"
+    assert bound["maxmemory-policy"] == "volatile-lru"
 
 
 def test_nats_accepts_a_connection_with_jetstream(stack: Stack) -> None:

@@ -196,6 +196,8 @@ def _clear_nx_pid_file(stack: Stack) -> None:
     (stack.data_dir("mongo") / "nx-27017.pid").unlink(missing_ok=True)
 
 
+REDIS_MAXMEMORY = "256mb"  # compose's default (REDIS_MAXMEMORY)
+
 REDIS = Component(
     name="redis",
     scheme="redis",
@@ -203,6 +205,7 @@ REDIS = Component(
     command=lambda stack: [
         binaries.redis_server(), "--port", str(stack.port("redis")), "--bind", stack.host,
         "--save", "", "--appendonly", "no", "--daemonize", "no",
+        "--maxmemory", REDIS_MAXMEMORY, "--maxmemory-policy", "volatile-lru",  # as compose
         "--dir", str(stack.data_dir("redis")),
     ],
     ready=lambda stack: Tcp(stack.port("redis"), send=b"PING\r\n", expect=b"+PONG"),
