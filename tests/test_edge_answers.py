@@ -6,6 +6,7 @@ an unknown symbol always told which are supported."""
 import asyncio
 import json
 import socket
+import time
 
 import pytest
 import websockets
@@ -65,7 +66,9 @@ def test_a_header_line_traefik_cannot_parse_is_its_own_400_and_a_close(suite):
 
 async def test_binary_and_oversized_frames_are_closed_with_a_code_and_reason(suite):
     url = suite.url("traefik").replace("http://", "ws://") + "/ws"
-    for frame, code in ((b"\x00\x01binary", 1003), ("x" * 10_000, 1009), ("x" * 200_000, 1009)):
+    # A frame over the frame limit is refused while the rest of it is still arriving; before the gateway lingered
+    # (gateway/wsprotocol.py) its close frame was lost through traefik about one time in four, hence ten of them.
+    for frame, code in ((b"\x00\x01binary", 1003), ("x" * 10_000, 1009), *[("x" * 200_000, 1009)] * 10):
         async with websockets.connect(url, max_size=None) as ws:
             await ws.recv()
             await ws.send(frame)
@@ -73,6 +76,45 @@ async def test_binary_and_oversized_frames_are_closed_with_a_code_and_reason(sui
                 while True:
                     await asyncio.wait_for(ws.recv(), 10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == code and closed.value.rcvd.reason
+
+
+def _frame(sock: socket.socket) -> tuple[int, bytes]:
+    """The opcode and payload of the next frame the server sends (unmasked)."""
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "closed before a whole frame"
+            data += chunk
+        return data
+    head, length = exactly(2)
+    length &= 0x7F
+    if length >= 126:
+        length = int.from_bytes(exactly(2 if length == 126 else 8), "big")
+    return head & 0x0F, exactly(length)
+
+
+def test_a_refused_frame_is_read_to_its_end_and_the_connection_closed_not_reset(suite):
+    """Refusing a frame over the limit, the gateway still reads the rest of it and the client's close frame, then
+    closes. Closed with the client's data unread, the connection was reset: the client's sends failed, and
+    through traefik the close frame itself was lost (the test above)."""
+    upgrade = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    size, mask = 200_000, b"\0\0\0\0"  # a zero mask leaves the payload as sent
+    with socket.create_connection(("127.0.0.1", suite.port("gateway")), timeout=10) as sock:
+        sock.sendall(upgrade)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 101")
+        assert _frame(sock)[0] == 0x1  # the welcome message
+        sock.sendall(bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big") + mask + b"x" * 1000)
+        opcode, payload = _frame(sock)
+        assert opcode == 0x8 and int.from_bytes(payload[:2], "big") == 1009 and payload[2:]
+        time.sleep(0.2)  # the refusal is out; the rest of the frame follows it
+        sock.sendall(b"x" * (size - 1000))
+        sock.sendall(bytes([0x88, 0x80 | 2]) + mask + (1000).to_bytes(2, "big"))  # the client's close frame
+        assert sock.recv(1) == b""  # a close, not a reset
 
 
 async def test_a_pair_nobody_streams_is_refused_with_the_streamed_ones(suite):

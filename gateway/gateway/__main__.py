@@ -1,6 +1,7 @@
 """The gateway's server: uvicorn with the gateway's HTTP protocol (fresh cache hits answered in the
-parser, gateway/hotpath.py), no per-message deflate, no access log (the suite logs JSON itself), and the
-garbage collector tuned once start-up is done.
+parser, gateway/hotpath.py), websockets that linger before closing on a refused frame (gateway/wsprotocol.py),
+no per-message deflate, no access log (the suite logs JSON itself), and the garbage collector tuned once
+start-up is done.
 
     python -m gateway [--host 127.0.0.1] [--port 8000]
 """
@@ -12,6 +13,7 @@ import uvicorn
 
 from gateway.hotpath import HotPathProtocol
 from gateway.settings import get_settings
+from gateway.wsprotocol import LingeringWebSocketProtocol
 
 
 class _Server(uvicorn.Server):
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     # Per-message deflate would compress every fanned-out tick once per websocket client.
     config = uvicorn.Config("gateway.main:create_app", factory=True, host=args.host, port=args.port,
                             loop="dm_shared.eventloop:new_event_loop", http=HotPathProtocol,
+                            ws=LingeringWebSocketProtocol,
                             ws_per_message_deflate=False, access_log=False,
                             # The client's address is the edge's to work out (gateway.clientip), from
                             # trusted proxies only; no Server header names what answers.
