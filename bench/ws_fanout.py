@@ -300,6 +300,8 @@ def main() -> None:
 
     nofile = raise_nofile(args.clients * 2 + 4096)  # inherited by the gateway and the client processes
     os.environ["GATEWAY_WS__MAX_CONNECTIONS"] = str(max(20_000, args.clients * 2))
+    # Every client connects from the one loopback address, far over the edge's connections per address.
+    os.environ["GATEWAY_WS__MAX_CONNECTIONS_PER_IP"] = str(max(20_000, args.clients * 2))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
     from devstack import Stack
