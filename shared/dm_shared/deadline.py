@@ -9,13 +9,18 @@ from dm_shared.errors import UpstreamTimeoutError
 
 T = TypeVar("T")
 
+# After its upstreams are given up, an answer still has to be built, its cancelled calls wound down
+# (fallback.WIND_DOWN_SECONDS) and sent back through the gateway and traefik: upstreams are waited on until
+# this long before the deadline, so that the client has its answer by the deadline itself.
+REPLY_SECONDS = 0.25
+
 
 class Deadline:
-    """A point in time (monotonic) a request must answer by."""
+    """A point in time (monotonic) a request must answer by; `at` is when its upstreams are given up."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = time.monotonic() + max(seconds - REPLY_SECONDS, seconds / 2)
 
     def remaining(self) -> float:
         """Seconds left, never negative."""
