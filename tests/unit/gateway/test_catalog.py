@@ -4,10 +4,10 @@ gateway's loop when each asked a stopped stream-svc itself)."""
 
 import asyncio
 import logging
-import socket
 
 import orjson
 
+from devstack.ports import allocate
 from gateway.catalog import Catalog
 from gateway.services import ServiceClient
 
@@ -30,12 +30,6 @@ class StreamsServer:
         await writer.wait_closed()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_a_burst_of_subscriptions_asks_once_per_ttl():
     streams = StreamsServer(["BTC/USDT", "ETH/USDT"])
     server = await asyncio.start_server(streams.handle, "127.0.0.1", 0)
@@ -55,7 +49,7 @@ async def test_a_burst_of_subscriptions_asks_once_per_ttl():
 
 
 async def test_a_service_that_cannot_be_asked_is_retried_after_a_pause_not_per_subscription(caplog):
-    port = free_port()  # nothing listens there
+    port = allocate({"stream": 1})["stream"]  # nothing listens there (and no outgoing connection takes it)
     services = ServiceClient({"stream": f"http://127.0.0.1:{port}"}, timeout=5)
     catalog = Catalog(services, retry=0.5)
     try:
