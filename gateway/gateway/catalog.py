@@ -33,7 +33,8 @@ class Catalog:
         cached = self._known.get(service)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        if now - self._failed.get(service, -self.retry) < self.retry:
+        failed = self._failed.get(service)
+        if failed is not None and now - failed < self.retry:
             return cached[1] if cached else None
         asking = self._asking.get(service)
         if asking is None:
