@@ -39,6 +39,7 @@ bench: install        ## benchmarks (need wrk: apt-get install wrk); figures in 
 	$(PY) -m bench.ai
 	$(PY) -m bench.backtest
 	$(PY) -m bench.chain
+	$(PY) -m bench.deadlines
 
 clean:
 	rm -rf .run $(VENV)
